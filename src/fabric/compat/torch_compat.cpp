@@ -1,0 +1,63 @@
+#include "fabric/compat/torch_compat.hpp"
+
+#include <ATen/autocast_mode.h>
+
+namespace fabric::compat {
+
+#if FABRIC_TORCH_AT_LEAST(2, 4)
+
+void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+  at::autocast::set_autocast_enabled(device, enabled);
+}
+bool is_autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(device, dtype);
+}
+at::ScalarType get_autocast_dtype(c10::DeviceType device) {
+  return at::autocast::get_autocast_dtype(device);
+}
+bool autocast_supports(c10::DeviceType device, at::ScalarType dtype) {
+  return dtype == at::kBFloat16 || dtype == at::kHalf;
+}
+bool has_fused_amp_kernels(c10::DeviceType device) {
+  return device == c10::kCUDA || device == c10::kCPU;
+}
+
+#else
+
+void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+  if (device == c10::kCPU) {
+    at::autocast::set_cpu_enabled(enabled);
+  } else {
+    at::autocast::set_enabled(enabled);
+  }
+}
+bool is_autocast_enabled(c10::DeviceType device) {
+  return device == c10::kCPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+  if (device == c10::kCPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+}
+at::ScalarType get_autocast_dtype(c10::DeviceType device) {
+  return device == c10::kCPU ? at::autocast::get_autocast_cpu_dtype()
+                             : at::autocast::get_autocast_gpu_dtype();
+}
+bool autocast_supports(c10::DeviceType device, at::ScalarType dtype) {
+  // "Currently, AutocastCPU only support Bfloat16" (libtorch-notes §3).
+  if (device == c10::kCPU) return dtype == at::kBFloat16;
+  return dtype == at::kBFloat16 || dtype == at::kHalf;
+}
+bool has_fused_amp_kernels(c10::DeviceType device) { return device == c10::kCUDA; }
+
+#endif
+
+std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+}  // namespace fabric::compat

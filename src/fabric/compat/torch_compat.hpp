@@ -1,0 +1,55 @@
+// The one place where LibTorch 1.13 (Debian) and 2.x (PyTorch wheels) differ for this library.
+// libtorch-notes.md §1, §3, §4, §7 list the differences; each helper here hides one of them.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/optim/optimizer.h>
+#include <torch/version.h>
+
+#include <string>
+
+#define FABRIC_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||         \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace fabric::compat {
+
+/// Autocast switches. 2.4 introduced the device-generic API; 1.13 has one function per device.
+void set_autocast_enabled(c10::DeviceType device, bool enabled);
+bool is_autocast_enabled(c10::DeviceType device);
+void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype);
+at::ScalarType get_autocast_dtype(c10::DeviceType device);
+
+/// Whether autocast supports `dtype` on `device` (1.13 CPU autocast is bf16-only).
+bool autocast_supports(c10::DeviceType device, at::ScalarType dtype);
+
+/// Whether the fused ATen loss-scaler kernels exist for `device` (1.13: CUDA only).
+bool has_fused_amp_kernels(c10::DeviceType device);
+
+/// Key of a parameter in Optimizer::state(): a string in 1.13, a void* in 2.x.
+#if FABRIC_TORCH_AT_LEAST(2, 0)
+using OptimizerStateKey = void*;
+inline OptimizerStateKey optimizer_state_key(const at::Tensor& p) { return p.unsafeGetTensorImpl(); }
+#else
+using OptimizerStateKey = std::string;
+inline OptimizerStateKey optimizer_state_key(const at::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+#endif
+
+/// Optimizer::zero_grad(set_to_none): 1.13 only zeroes; 2.x takes the flag (default true).
+inline void zero_grad(torch::optim::Optimizer& optimizer, bool set_to_none) {
+#if FABRIC_TORCH_AT_LEAST(2, 0)
+  optimizer.zero_grad(set_to_none);
+#else
+  if (!set_to_none) return optimizer.zero_grad();
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
+#endif
+}
+
+/// "1.13.0", "2.11.0", as the headers report it.
+std::string torch_version();
+
+}  // namespace fabric::compat

@@ -1,0 +1,318 @@
+#include "fabric/fabric.hpp"
+
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/nn/module.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/serialize/input-archive.h>
+
+#include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/checkpoint/module_state.hpp"
+#include "fabric/checkpoint/optimizer_state.hpp"
+#include "fabric/connector.hpp"
+#include "fabric/utilities/log.hpp"
+
+namespace fabric {
+
+// ---- BackwardSyncGuard ----------------------------------------------------------------------
+
+BackwardSyncGuard::BackwardSyncGuard(std::shared_ptr<StrategyModuleState> state, bool enabled)
+    : state_(std::move(state)) {
+  if (state_) {
+    previous_ = state_->backward_sync();
+    state_->set_backward_sync(!enabled);
+  }
+}
+BackwardSyncGuard::~BackwardSyncGuard() {
+  if (state_) state_->set_backward_sync(previous_);
+}
+BackwardSyncGuard::BackwardSyncGuard(BackwardSyncGuard&& other) noexcept
+    : state_(std::move(other.state_)), previous_(other.previous_) {}
+
+// ---- construction ---------------------------------------------------------------------------
+
+Fabric::Fabric(FabricOptions options) {
+  Connection c = connect(options);
+  accelerator_ = c.accelerator;
+  strategy_name_ = c.strategy_name;
+  strategy_ = std::move(c.strategy);
+  precision_ = std::make_shared<Precision>(c.precision, strategy_->root_device().type());
+  callbacks_ = std::move(options.callbacks);
+  loggers_ = std::move(options.loggers);
+  for (const auto& cb : callbacks_) {
+    if (!cb) throw TypeError("callbacks must not contain null pointers");
+  }
+  for (const auto& lg : loggers_) {
+    if (!lg) throw TypeError("loggers must not contain null pointers");
+  }
+  set_log_rank(strategy_->global_rank());
+}
+
+Fabric::~Fabric() = default;
+
+c10::Device Fabric::device() const { return strategy_->root_device(); }
+
+Logger& Fabric::logger() const {
+  if (loggers_.empty()) throw Error("Fabric has no logger: pass one in FabricOptions::loggers");
+  return *loggers_.front();
+}
+
+void Fabric::launch() {
+  if (launched_) return;  // a second launch() is a no-op, as in Lightning after the first
+  setup_device(device());
+  strategy_->setup_environment();
+  set_log_rank(strategy_->global_rank());
+  launched_ = true;
+}
+
+void Fabric::validate_launched(const char* method) const {
+  if (strategy_->requires_launch() && !launched_) {
+    throw RuntimeError(std::string("To use Fabric with more than one device, you must call `.launch()` "
+                                   "before `") +
+                       method + "`.");
+  }
+}
+
+// ---- setup ----------------------------------------------------------------------------------
+
+std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref, const SetupOptions& options) {
+  validate_launched("setup");
+  if (!setup_models_.insert(ref.identity()).second) {
+    throw ValueError("A model should be passed only once to the `setup` method.");
+  }
+  precision_->convert_module(ref);
+  if (options.move_to_device) {
+    std::map<std::string, std::string> devices;
+    for (const auto& [name, p] : ref.named_parameters()) devices.emplace(p.device().str(), name);
+    if (devices.size() > 1) {
+      auto a = devices.begin(), b = std::next(a);
+      warn("The model passed to `Fabric.setup()` has parameters on different devices (for example '" +
+           a->second + "' on " + a->first + " and '" + b->second + "' on " + b->first +
+           "). Since `move_to_device=True`, all parameters will be moved to the new device.");
+    }
+    ref.to(device());
+  }
+  auto setup = std::make_shared<detail::ModuleSetup>();
+  setup->strategy_state = strategy_->setup_module(ref);
+  setup->precision = precision_;
+  if (options.move_to_device) {
+    setup->device = device();
+  } else {
+    auto params = ref.parameters();
+    setup->device = params.empty() ? c10::Device(c10::kCPU) : params.front().device();
+  }
+  setup->ref = std::move(ref);
+  ++models_setup_;
+  return setup;
+}
+
+FabricOptimizer Fabric::setup_optimizer_ptr(std::shared_ptr<torch::optim::Optimizer> optimizer) {
+  validate_launched("setup");
+  if (!setup_optimizers_.insert(optimizer.get()).second) {
+    throw ValueError("An optimizer should be passed only once to the `setup` method.");
+  }
+  move_optimizer_state_to_params(*optimizer);
+  auto setup = std::make_shared<detail::OptimizerSetup>();
+  setup->optimizer = std::move(optimizer);
+  setup->precision = precision_;
+  setup->on_after_step = [this](torch::optim::Optimizer& opt) {
+    call("on_after_optimizer_step", HookArgs{{"strategy", strategy_.get()}, {"optimizer", &opt}});
+  };
+  return FabricOptimizer(std::move(setup));
+}
+
+void Fabric::register_loader(const void* origin) {
+  if (!setup_loaders_.insert(origin).second) {
+    throw ValueError("A dataloader should be passed only once to the `setup_dataloaders` method.");
+  }
+}
+
+// ---- training -------------------------------------------------------------------------------
+
+void Fabric::backward(const at::Tensor& loss, bool retain_graph) {
+  detail::FabricBackwardScope scope;
+  precision_->backward(loss, retain_graph);
+}
+
+std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optimizer, const ClipOptions& o) {
+  if (o.clip_val && o.max_norm) throw ValueError("Only one of `clip_val` or `max_norm` can be set.");
+  if (!o.clip_val && !o.max_norm) throw ValueError("You have to specify either `clip_val` or `max_norm`.");
+  precision_->unscale_gradients(optimizer);
+  std::vector<at::Tensor> params;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) params.push_back(p);
+  }
+  try {
+    if (o.clip_val) {
+      torch::nn::utils::clip_grad_value_(params, *o.clip_val);
+      return std::nullopt;
+    }
+    return torch::nn::utils::clip_grad_norm_(params, *o.max_norm, o.norm_type, o.error_if_nonfinite);
+  } catch (const c10::Error& e) {
+    throw RuntimeError(e.what_without_backtrace());
+  }
+}
+
+BackwardSyncGuard Fabric::no_backward_sync_impl(detail::ModuleSetup& module, bool enabled) {
+  if (!strategy_->supports_backward_sync_control()) {
+    if (strategy_->is_distributed()) {
+      warn("The `" + strategy_name_ + "` strategy does not support skipping the gradient "
+           "synchronization. Remove `.no_backward_sync()` from your code or choose a different strategy.");
+    }
+    return BackwardSyncGuard();
+  }
+  return BackwardSyncGuard(module.strategy_state, enabled);
+}
+
+// ---- checkpoints ----------------------------------------------------------------------------
+
+void Fabric::save(const std::string& path, const State& state, const SaveFilter& filter) {
+  std::vector<std::string> unknown;
+  for (const auto& [key, fn] : filter) {
+    if (!state.contains(key)) unknown.push_back(key);
+    if (!fn) throw TypeError("Expected `fabric.save(filter=...)` for key '" + key + "' to be a callable");
+  }
+  if (!unknown.empty()) {
+    std::string k, s;
+    for (const auto& u : unknown) k += (k.empty() ? "'" : ", '") + u + "'";
+    for (const auto& x : state.keys()) s += (s.empty() ? "'" : ", '") + x + "'";
+    throw ValueError("The filter keys {" + k + "} are not present in the state keys {" + s + "}.");
+  }
+  if (is_global_zero()) {
+    c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+    for (const auto& entry : state) {
+      c10::IValue v = entry.value.to_ivalue();
+      auto f = filter.find(entry.key);
+      if (f != filter.end() && v.isGenericDict()) {
+        auto src = v.toGenericDict();
+        c10::impl::GenericDict kept(src.keyType(), src.valueType());
+        for (const auto& item : src) {
+          std::string k = item.key().isString() ? item.key().toStringRef() : item.key().tagKind();
+          if (f->second(k, item.value())) kept.insert(item.key(), item.value());
+        }
+        if (kept.empty()) continue;
+        v = kept;
+      }
+      out.insert(entry.key, v);
+    }
+    write_checkpoint_file(path, out);
+  }
+  barrier();
+}
+
+State Fabric::load(const std::string& path, State& state, bool strict) {
+  c10::IValue loaded = read_checkpoint_file(path);
+  if (!loaded.isGenericDict()) throw Error("'" + path + "' does not hold a dict; was it written by fabric.save?");
+  auto dict = loaded.toGenericDict();
+  if (state.empty()) {
+    barrier();
+    return State::from_ivalue(loaded);
+  }
+  std::set<std::string> consumed;
+  for (auto& entry : state) {
+    if (!dict.contains(entry.key)) {
+      if (strict) {
+        throw KeyError("The requested state contains a key '" + entry.key +
+                       "' that does not exist in the loaded checkpoint. To disable strict loading, "
+                       "set strict=False.");
+      }
+      continue;
+    }
+    entry.value.restore(dict.at(entry.key), strict, entry.key);
+    consumed.insert(entry.key);
+  }
+  State remainder;
+  for (const auto& item : dict) {
+    const std::string& key = item.key().toStringRef();
+    if (!consumed.count(key)) remainder.set(key, StateValue(item.value()));
+  }
+  barrier();
+  return remainder;
+}
+
+State Fabric::load(const std::string& path) {
+  State empty;
+  return load(path, empty);
+}
+
+void Fabric::load_raw_module(const std::string& path, const ModuleRef& module, bool strict) {
+  c10::IValue value;
+  try {
+    value = read_checkpoint_file(path);
+  } catch (const FileNotFoundError&) {
+    throw;
+  } catch (const Error& pickle_error) {
+    if (!module.nn()) throw;
+    try {  // a LibTorch torch::save(module, path) archive
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      module.nn()->load(archive);
+      return;
+    } catch (const c10::Error&) {
+      throw pickle_error;
+    }
+  }
+  load_module_state_dict(module, value, strict);
+}
+
+void Fabric::load_raw_optimizer(const std::string& path, torch::optim::Optimizer& optimizer) {
+  c10::IValue value;
+  try {
+    value = read_checkpoint_file(path);
+  } catch (const FileNotFoundError&) {
+    throw;
+  } catch (const Error& pickle_error) {
+    try {  // a LibTorch torch::save(optimizer, path) archive
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      optimizer.load(archive);
+      return;
+    } catch (const c10::Error&) {
+      throw pickle_error;
+    }
+  }
+  load_optimizer_state_dict(optimizer, value);
+}
+
+// ---- collectives ----------------------------------------------------------------------------
+
+void Fabric::barrier(const std::string&) {
+  validate_launched("barrier");
+  strategy_->barrier();
+}
+
+c10::IValue Fabric::broadcast_ivalue(const c10::IValue& value, int src) {
+  std::vector<char> bytes = torch::pickle_save(value);
+  std::vector<uint8_t> raw(bytes.begin(), bytes.end());
+  raw = strategy_->broadcast_bytes(std::move(raw), src);
+  return torch::pickle_load(std::vector<char>(raw.begin(), raw.end()));
+}
+
+// ---- callbacks and loggers ------------------------------------------------------------------
+
+void Fabric::call(const std::string& name, const HookArgs& args) {
+  for (const auto& cb : callbacks_) {
+    if (cb->has_hook(name)) cb->invoke(name, args);
+  }
+}
+
+void Fabric::log(const std::string& name, const MetricValue& value, std::optional<int64_t> step) {
+  log_dict({{name, value}}, step);
+}
+
+void Fabric::log_dict(const std::map<std::string, MetricValue>& metrics, std::optional<int64_t> step) {
+  std::map<std::string, double> scalars;
+  for (const auto& [key, value] : metrics) {
+    if (const auto* t = std::get_if<at::Tensor>(&value)) {
+      if (t->numel() != 1) {
+        throw ValueError("The metric `" + key + "` does not contain a single element, thus it cannot be "
+                         "converted to a scalar.");
+      }
+      scalars[key] = t->item<double>();
+    } else {
+      scalars[key] = std::get<double>(value);
+    }
+  }
+  for (const auto& lg : loggers_) lg->log_metrics(scalars, step);
+}
+
+}  // namespace fabric
