@@ -14,7 +14,8 @@ Devices::Devices(int count) : is_auto_(false), count_(count), text_(std::to_stri
 
 Devices::Devices(std::vector<int> indices) : is_auto_(false), indices_(std::move(indices)) {
   text_ = "[";
-  for (size_t i = 0; i < indices_->size(); ++i) text_ += (i ? ", " : "") + std::to_string((*indices_)[i]);
+  for (size_t i = 0; i < indices_->size(); ++i)
+    text_ += (i ? ", " : "") + std::to_string((*indices_)[i]);
   text_ += "]";
 }
 
@@ -38,9 +39,11 @@ Devices::Devices(std::string spec) : text_(spec) {
     size_t pos = 0;
     while (pos <= s.size()) {
       size_t comma = s.find(',', pos);
-      std::string part = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      std::string part =
+          s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       if (!part.empty()) {
-        if (!is_int(part)) throw TypeError("devices='" + spec + "': '" + part + "' is not a device index");
+        if (!is_int(part))
+          throw TypeError("devices='" + spec + "': '" + part + "' is not a device index");
         ids.push_back(std::stoi(part));
       }
       if (comma == std::string::npos) break;
@@ -49,17 +52,33 @@ Devices::Devices(std::string spec) : text_(spec) {
     indices_ = std::move(ids);
     return;
   }
-  throw TypeError("devices='" + spec + "' is not valid: use \"auto\", a count, -1, or indices \"0,1\"");
+  throw TypeError("devices='" + spec +
+                  "' is not valid: use \"auto\", a count, -1, or indices \"0,1\"");
 }
 
 // ---- strategy -----------------------------------------------------------------------------
 
 const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names = {
-      "auto", "ddp", "ddp_spawn", "ddp_fork", "ddp_notebook", "ddp_find_unused_parameters_true", "dp",
-      "fsdp", "fsdp_cpu_offload", "deepspeed", "deepspeed_stage_1", "deepspeed_stage_2",
-      "deepspeed_stage_3", "deepspeed_stage_1_offload", "deepspeed_stage_2_offload",
-      "deepspeed_stage_3_offload", "deepspeed_stage_3_offload_nvme", "xla", "single_xla", "xla_fsdp"};
+  static const std::vector<std::string> names = {"auto",
+                                                 "ddp",
+                                                 "ddp_spawn",
+                                                 "ddp_fork",
+                                                 "ddp_notebook",
+                                                 "ddp_find_unused_parameters_true",
+                                                 "dp",
+                                                 "fsdp",
+                                                 "fsdp_cpu_offload",
+                                                 "deepspeed",
+                                                 "deepspeed_stage_1",
+                                                 "deepspeed_stage_2",
+                                                 "deepspeed_stage_3",
+                                                 "deepspeed_stage_1_offload",
+                                                 "deepspeed_stage_2_offload",
+                                                 "deepspeed_stage_3_offload",
+                                                 "deepspeed_stage_3_offload_nvme",
+                                                 "xla",
+                                                 "single_xla",
+                                                 "xla_fsdp"};
   return names;
 }
 
@@ -70,7 +89,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_t devices, int num_nodes) {
+std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_t devices,
+                            int num_nodes) {
   const auto& names = strategy_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) {
     std::string all;
@@ -78,16 +98,20 @@ std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_
     throw ValueError("You selected an invalid strategy name: `strategy='" + name +
                      "'`. Available names are: " + all + ".");
   }
-  if (name.rfind("fsdp", 0) == 0 || name.rfind("deepspeed", 0) == 0 || name.find("xla") != std::string::npos) {
+  if (name.rfind("fsdp", 0) == 0 || name.rfind("deepspeed", 0) == 0 ||
+      name.find("xla") != std::string::npos) {
     throw NotSupportedError("strategy='" + name + "' is not supported yet; use 'ddp'.");
   }
   if (name == "dp") {
     if (accelerator == AcceleratorKind::Cpu) {
-      warn("The DataParallelStrategy (dp) does not support CPU. Falling back to the DDP strategy (ddp).");
+      warn(
+          "The DataParallelStrategy (dp) does not support CPU. Falling back to the DDP strategy "
+          "(ddp).");
       return "ddp";
     }
-    throw NotSupportedError("strategy='dp' is not supported yet (it is single-process multi-GPU "
-                            "replication); use 'ddp'.");
+    throw NotSupportedError(
+        "strategy='dp' is not supported yet (it is single-process multi-GPU "
+        "replication); use 'ddp'.");
   }
   if (name == "auto") {
     if (num_nodes > 1) return "ddp";
@@ -101,20 +125,23 @@ std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_
 
 Connection connect(const FabricOptions& options) {
   if (options.num_nodes < 1) {
-    throw ValueError("`num_nodes` must be a positive integer, but got " + std::to_string(options.num_nodes) + ".");
+    throw ValueError("`num_nodes` must be a positive integer, but got " +
+                     std::to_string(options.num_nodes) + ".");
   }
   Connection c;
   c.accelerator = resolve_accelerator(options.accelerator);
   c.devices = parse_devices(options.devices, c.accelerator);
   c.num_nodes = options.num_nodes;
-  c.strategy_name = choose_strategy(lower(options.strategy), c.accelerator, c.devices.size(), c.num_nodes);
+  c.strategy_name =
+      choose_strategy(lower(options.strategy), c.accelerator, c.devices.size(), c.num_nodes);
   c.precision = parse_precision(options.precision, c.accelerator);
   if (c.strategy_name == "single_device") {
     c.strategy = std::make_unique<SingleDeviceStrategy>(c.devices.front());
   } else {
-    throw NotSupportedError("strategy='" + c.strategy_name + "' (devices=" + options.devices.text() +
-                            ", num_nodes=" + std::to_string(c.num_nodes) +
-                            ") is not supported yet: multi-process strategies are not built in this version.");
+    throw NotSupportedError(
+        "strategy='" + c.strategy_name + "' (devices=" + options.devices.text() +
+        ", num_nodes=" + std::to_string(c.num_nodes) +
+        ") is not supported yet: multi-process strategies are not built in this version.");
   }
   return c;
 }

@@ -19,7 +19,7 @@ struct Connection {
   AcceleratorKind accelerator;
   std::vector<c10::Device> devices;  // this node's
   int num_nodes = 1;
-  std::string strategy_name;         // normalised ("single_device", "ddp", ...)
+  std::string strategy_name;  // normalised ("single_device", "ddp", ...)
   PrecisionMode precision;
   std::unique_ptr<Strategy> strategy;
 };

@@ -49,7 +49,9 @@ Fabric::Fabric(FabricOptions options) {
 
 Fabric::~Fabric() = default;
 
-c10::Device Fabric::device() const { return strategy_->root_device(); }
+c10::Device Fabric::device() const {
+  return strategy_->root_device();
+}
 
 Logger& Fabric::logger() const {
   if (loggers_.empty()) throw Error("Fabric has no logger: pass one in FabricOptions::loggers");
@@ -66,15 +68,17 @@ void Fabric::launch() {
 
 void Fabric::validate_launched(const char* method) const {
   if (strategy_->requires_launch() && !launched_) {
-    throw RuntimeError(std::string("To use Fabric with more than one device, you must call `.launch()` "
-                                   "before `") +
-                       method + "`.");
+    throw RuntimeError(
+        std::string("To use Fabric with more than one device, you must call `.launch()` "
+                    "before `") +
+        method + "`.");
   }
 }
 
 // ---- setup ----------------------------------------------------------------------------------
 
-std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref, const SetupOptions& options) {
+std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref,
+                                                              const SetupOptions& options) {
   validate_launched("setup");
   if (!setup_models_.insert(ref.identity()).second) {
     throw ValueError("A model should be passed only once to the `setup` method.");
@@ -85,9 +89,11 @@ std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref, con
     for (const auto& [name, p] : ref.named_parameters()) devices.emplace(p.device().str(), name);
     if (devices.size() > 1) {
       auto a = devices.begin(), b = std::next(a);
-      warn("The model passed to `Fabric.setup()` has parameters on different devices (for example '" +
-           a->second + "' on " + a->first + " and '" + b->second + "' on " + b->first +
-           "). Since `move_to_device=True`, all parameters will be moved to the new device.");
+      warn(
+          "The model passed to `Fabric.setup()` has parameters on different devices (for example "
+          "'" +
+          a->second + "' on " + a->first + " and '" + b->second + "' on " + b->first +
+          "). Since `move_to_device=True`, all parameters will be moved to the new device.");
     }
     ref.to(device());
   }
@@ -133,9 +139,12 @@ void Fabric::backward(const at::Tensor& loss, bool retain_graph) {
   precision_->backward(loss, retain_graph);
 }
 
-std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optimizer, const ClipOptions& o) {
-  if (o.clip_val && o.max_norm) throw ValueError("Only one of `clip_val` or `max_norm` can be set.");
-  if (!o.clip_val && !o.max_norm) throw ValueError("You have to specify either `clip_val` or `max_norm`.");
+std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optimizer,
+                                                  const ClipOptions& o) {
+  if (o.clip_val && o.max_norm)
+    throw ValueError("Only one of `clip_val` or `max_norm` can be set.");
+  if (!o.clip_val && !o.max_norm)
+    throw ValueError("You have to specify either `clip_val` or `max_norm`.");
   precision_->unscale_gradients(optimizer);
   std::vector<at::Tensor> params;
   for (auto& group : optimizer.param_groups()) {
@@ -146,7 +155,8 @@ std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optim
       torch::nn::utils::clip_grad_value_(params, *o.clip_val);
       return std::nullopt;
     }
-    return torch::nn::utils::clip_grad_norm_(params, *o.max_norm, o.norm_type, o.error_if_nonfinite);
+    return torch::nn::utils::clip_grad_norm_(params, *o.max_norm, o.norm_type,
+                                             o.error_if_nonfinite);
   } catch (const c10::Error& e) {
     throw RuntimeError(e.what_without_backtrace());
   }
@@ -155,8 +165,10 @@ std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optim
 BackwardSyncGuard Fabric::no_backward_sync_impl(detail::ModuleSetup& module, bool enabled) {
   if (!strategy_->supports_backward_sync_control()) {
     if (strategy_->is_distributed()) {
-      warn("The `" + strategy_name_ + "` strategy does not support skipping the gradient "
-           "synchronization. Remove `.no_backward_sync()` from your code or choose a different strategy.");
+      warn("The `" + strategy_name_ +
+           "` strategy does not support skipping the gradient "
+           "synchronization. Remove `.no_backward_sync()` from your code or choose a different "
+           "strategy.");
     }
     return BackwardSyncGuard();
   }
@@ -169,7 +181,8 @@ void Fabric::save(const std::string& path, const State& state, const SaveFilter&
   std::vector<std::string> unknown;
   for (const auto& [key, fn] : filter) {
     if (!state.contains(key)) unknown.push_back(key);
-    if (!fn) throw TypeError("Expected `fabric.save(filter=...)` for key '" + key + "' to be a callable");
+    if (!fn)
+      throw TypeError("Expected `fabric.save(filter=...)` for key '" + key + "' to be a callable");
   }
   if (!unknown.empty()) {
     std::string k, s;
@@ -201,7 +214,8 @@ void Fabric::save(const std::string& path, const State& state, const SaveFilter&
 
 State Fabric::load(const std::string& path, State& state, bool strict) {
   c10::IValue loaded = read_checkpoint_file(path);
-  if (!loaded.isGenericDict()) throw Error("'" + path + "' does not hold a dict; was it written by fabric.save?");
+  if (!loaded.isGenericDict())
+    throw Error("'" + path + "' does not hold a dict; was it written by fabric.save?");
   auto dict = loaded.toGenericDict();
   if (state.empty()) {
     barrier();
@@ -299,12 +313,14 @@ void Fabric::log(const std::string& name, const MetricValue& value, std::optiona
   log_dict({{name, value}}, step);
 }
 
-void Fabric::log_dict(const std::map<std::string, MetricValue>& metrics, std::optional<int64_t> step) {
+void Fabric::log_dict(const std::map<std::string, MetricValue>& metrics,
+                      std::optional<int64_t> step) {
   std::map<std::string, double> scalars;
   for (const auto& [key, value] : metrics) {
     if (const auto* t = std::get_if<at::Tensor>(&value)) {
       if (t->numel() != 1) {
-        throw ValueError("The metric `" + key + "` does not contain a single element, thus it cannot be "
+        throw ValueError("The metric `" + key +
+                         "` does not contain a single element, thus it cannot be "
                          "converted to a scalar.");
       }
       scalars[key] = t->item<double>();

@@ -137,8 +137,9 @@ class Fabric {
     if constexpr (sizeof...(Opts) == 0) {
       return wrapped;
     } else {
-      return std::tuple_cat(std::make_tuple(wrapped),
-                            std::make_tuple(setup_one_optimizer(std::forward<Opts>(optimizers))...));
+      return std::tuple_cat(
+          std::make_tuple(wrapped),
+          std::make_tuple(setup_one_optimizer(std::forward<Opts>(optimizers))...));
     }
   }
   template <class M>
@@ -150,7 +151,8 @@ class Fabric {
   /// One optimizer -> FabricOptimizer; several -> tuple.
   template <class... Opts>
   auto setup_optimizers(Opts&&... optimizers) {
-    static_assert(sizeof...(Opts) > 0, "`setup_optimizers` requires at least one optimizer as input.");
+    static_assert(sizeof...(Opts) > 0,
+                  "`setup_optimizers` requires at least one optimizer as input.");
     if constexpr (sizeof...(Opts) == 1) {
       return setup_one_optimizer(std::forward<Opts>(optimizers)...);
     } else {
@@ -178,7 +180,8 @@ class Fabric {
   void backward(const at::Tensor& loss, bool retain_graph = false);
   /// Clips by value or norm after unscaling; returns the total norm before clipping (max_norm).
   template <class M>
-  std::optional<double> clip_gradients(FabricModule<M>& module, FabricOptimizer& optimizer, ClipOptions options) {
+  std::optional<double> clip_gradients(FabricModule<M>& module, FabricOptimizer& optimizer,
+                                       ClipOptions options) {
     return clip_gradients_impl(optimizer.optimizer(), options);
   }
   /// The precision's autocast / dtype context for code outside the model's forward.
@@ -277,7 +280,8 @@ class Fabric {
   T all_gather(const T& data) {
     validate_launched("all_gather");
     if (!strategy_->is_distributed()) return data;
-    return apply_to_tensors(data, [&](const at::Tensor& t) { return strategy_->all_gather(t.contiguous()); });
+    return apply_to_tensors(
+        data, [&](const at::Tensor& t) { return strategy_->all_gather(t.contiguous()); });
   }
   /// Reduces tensors (and numbers) across ranks; default op is mean, as Lightning's.
   template <class T>
@@ -285,7 +289,8 @@ class Fabric {
     validate_launched("all_reduce");
     if (!strategy_->is_distributed()) return data;
     if constexpr (std::is_arithmetic_v<T>) {
-      at::Tensor t = at::scalar_tensor(double(data), at::TensorOptions().dtype(at::kDouble).device(device()));
+      at::Tensor t =
+          at::scalar_tensor(double(data), at::TensorOptions().dtype(at::kDouble).device(device()));
       strategy_->all_reduce_(t, op);
       return static_cast<T>(t.item<double>());
     } else {
@@ -304,8 +309,10 @@ class Fabric {
   // ---- callbacks and loggers --------------------------------------------------------------
   /// Runs hook `name` on every callback that has it, in registration order.
   void call(const std::string& name, const HookArgs& args = {});
-  void log(const std::string& name, const MetricValue& value, std::optional<int64_t> step = std::nullopt);
-  void log_dict(const std::map<std::string, MetricValue>& metrics, std::optional<int64_t> step = std::nullopt);
+  void log(const std::string& name, const MetricValue& value,
+           std::optional<int64_t> step = std::nullopt);
+  void log_dict(const std::map<std::string, MetricValue>& metrics,
+                std::optional<int64_t> step = std::nullopt);
 
  private:
   std::shared_ptr<detail::ModuleSetup> setup_module_ref(ModuleRef ref, const SetupOptions& options);
@@ -332,7 +339,8 @@ class Fabric {
     return loader.configured(spec, target);
   }
   void register_loader(const void* origin);
-  std::optional<double> clip_gradients_impl(torch::optim::Optimizer& optimizer, const ClipOptions& options);
+  std::optional<double> clip_gradients_impl(torch::optim::Optimizer& optimizer,
+                                            const ClipOptions& options);
   BackwardSyncGuard no_backward_sync_impl(detail::ModuleSetup& module, bool enabled);
   void load_raw_module(const std::string& path, const ModuleRef& module, bool strict);
   void load_raw_optimizer(const std::string& path, torch::optim::Optimizer& optimizer);

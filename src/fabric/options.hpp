@@ -37,7 +37,8 @@ class Devices {
   std::string text_ = "auto";
 };
 
-/// `precision=`: a full name ("bf16-mixed") or a legacy alias (32, 16, 64, "bf16"); unset = "32-true".
+/// `precision=`: a full name ("bf16-mixed") or a legacy alias (32, 16, 64, "bf16"); unset =
+/// "32-true".
 class PrecisionInput {
  public:
   PrecisionInput() = default;

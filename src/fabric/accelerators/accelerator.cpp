@@ -13,11 +13,17 @@
 
 namespace fabric {
 
-std::string to_string(AcceleratorKind kind) { return kind == AcceleratorKind::Cpu ? "cpu" : "cuda"; }
+std::string to_string(AcceleratorKind kind) {
+  return kind == AcceleratorKind::Cpu ? "cpu" : "cuda";
+}
 
-bool cuda_available() { return torch::cuda::is_available(); }
+bool cuda_available() {
+  return torch::cuda::is_available();
+}
 
-int cuda_device_count() { return cuda_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+int cuda_device_count() {
+  return cuda_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
 
 AcceleratorKind resolve_accelerator(const std::string& raw) {
   std::string name = raw;
@@ -52,8 +58,8 @@ AcceleratorKind resolve_accelerator(const std::string& raw) {
 namespace {
 
 [[noreturn]] void invalid_devices(const Devices& devices, AcceleratorKind kind) {
-  throw ValueError("Fabric(devices=" + devices.text() +
-                   ") value is not a valid input using " + to_string(kind) + " accelerator.");
+  throw ValueError("Fabric(devices=" + devices.text() + ") value is not a valid input using " +
+                   to_string(kind) + " accelerator.");
 }
 
 }  // namespace

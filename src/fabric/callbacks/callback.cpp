@@ -3,7 +3,8 @@
 namespace fabric {
 
 Callback& Callback::on(const std::string& name, Hook hook) {
-  if (!hook) throw ValueError("Skipping the callback hook `" + name + "` because it is not callable.");
+  if (!hook)
+    throw ValueError("Skipping the callback hook `" + name + "` because it is not callable.");
   hooks_[name] = std::move(hook);
   return *this;
 }

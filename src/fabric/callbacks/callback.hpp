@@ -4,7 +4,8 @@
 //
 //   struct PrintEpoch : fabric::Callback {
 //     PrintEpoch() {
-//       on("on_train_epoch_end", [](const fabric::HookArgs& a) { std::cout << a.get<int>("epoch"); });
+//       on("on_train_epoch_end", [](const fabric::HookArgs& a) { std::cout << a.get<int>("epoch");
+//       });
 //     }
 //   };
 #pragma once

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,16 +75,31 @@ void write_checkpoint_file(const std::string& path, const c10::IValue& value) {
 
 c10::IValue read_checkpoint_file(const std::string& path) {
   if (!fs::exists(path)) throw FileNotFoundError("Checkpoint file not found: " + path);
-  if (fs::is_directory(path)) throw Error("cannot read checkpoint '" + path + "': it is a directory");
+  if (fs::is_directory(path))
+    throw Error("cannot read checkpoint '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) io_error("cannot open", path);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
     return torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
-    throw Error("'" + path +
-                "' is not a readable checkpoint (expected a torch.save zip archive of a dict): " +
-                e.what_without_backtrace());
+    std::string why = e.what_without_backtrace();
+    if (why.find("Unknown opcode") != std::string::npos) {
+      why += " (LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
+             std::to_string(TORCH_VERSION_MINOR) +
+             " cannot unpickle the APPEND/SETITEM opcodes Python writes for one-element lists and "
+             "dicts: "
+             "save such values with at least two entries, or use LibTorch >= 2.0)";
+    }
+    if (why.find("Expected GenericDict but got None") != std::string::npos) {
+      why =
+          "it holds an OrderedDict (e.g. torch.save(model.state_dict())), which LibTorch's "
+          "unpickler "
+          "cannot read; save dict(model.state_dict()) instead";
+    }
+    throw Error(
+        "'" + path +
+        "' is not a readable checkpoint (expected a torch.save zip archive of a dict): " + why);
   }
 }
 

@@ -73,7 +73,8 @@ void load_module_state_dict(const ModuleRef& module, const c10::IValue& state, b
     }
     if (!unexpected.empty()) {
       std::string s = "Unexpected key(s) in state_dict: ";
-      for (size_t i = 0; i < unexpected.size(); ++i) s += (i ? ", \"" : "\"") + unexpected[i] + "\"";
+      for (size_t i = 0; i < unexpected.size(); ++i)
+        s += (i ? ", \"" : "\"") + unexpected[i] + "\"";
       errors.push_back(s + ".");
     }
   }

@@ -20,7 +20,9 @@ using torch::optim::OptimizerOptions;
 using torch::optim::OptimizerParamState;
 using Dict = c10::impl::GenericDict;
 
-Dict new_dict() { return Dict(c10::StringType::get(), c10::AnyType::get()); }
+Dict new_dict() {
+  return Dict(c10::StringType::get(), c10::AnyType::get());
+}
 
 double num(const Dict& d, const char* key) {
   if (!d.contains(key)) throw KeyError(std::string("optimizer state has no '") + key + "'");
@@ -42,7 +44,9 @@ at::Tensor tensor_or_empty(const Dict& d, const char* key, const at::Tensor& par
 void put(Dict& d, const char* key, const at::Tensor& t) {
   if (t.defined()) d.insert(key, t.detach().cpu());
 }
-at::Tensor step_tensor(int64_t step) { return at::full({}, double(step), at::kFloat); }
+at::Tensor step_tensor(int64_t step) {
+  return at::full({}, double(step), at::kFloat);
+}
 
 // One codec per optimizer type: Python's names for options and per-parameter state.
 struct Codec {
@@ -71,7 +75,9 @@ void save_adam_like_options(const OptimizerOptions& base, Dict& d) {
 template <class Options>
 void load_adam_like_options(OptimizerOptions& base, const Dict& d) {
   auto& o = static_cast<Options&>(base);
-  o.lr(num(d, "lr")).eps(num_or(d, "eps", o.eps())).weight_decay(num_or(d, "weight_decay", o.weight_decay()));
+  o.lr(num(d, "lr"))
+      .eps(num_or(d, "eps", o.eps()))
+      .weight_decay(num_or(d, "weight_decay", o.weight_decay()));
   o.amsgrad(num_or(d, "amsgrad", o.amsgrad()) != 0);
   if (d.contains("betas")) {
     auto b = d.at("betas");
@@ -122,8 +128,9 @@ const std::vector<Codec>& codecs() {
          s->momentum_buffer(tensor_or_empty(d, "momentum_buffer", p));
          return s;
        }},
-      {"AdamW", is<AdamW>, save_adam_like_options<AdamWOptions>, load_adam_like_options<AdamWOptions>,
-       save_adam_like_state<AdamWParamState>, load_adam_like_state<AdamWParamState>},
+      {"AdamW", is<AdamW>, save_adam_like_options<AdamWOptions>,
+       load_adam_like_options<AdamWOptions>, save_adam_like_state<AdamWParamState>,
+       load_adam_like_state<AdamWParamState>},
       {"Adam", is<Adam>, save_adam_like_options<AdamOptions>, load_adam_like_options<AdamOptions>,
        save_adam_like_state<AdamParamState>, load_adam_like_state<AdamParamState>},
       {"RMSprop", is<RMSprop>,
@@ -168,8 +175,11 @@ const std::vector<Codec>& codecs() {
        },
        [](OptimizerOptions& b, const Dict& d) {
          auto& o = static_cast<AdagradOptions&>(b);
-         o.lr(num(d, "lr")).lr_decay(num_or(d, "lr_decay", 0)).weight_decay(num_or(d, "weight_decay", 0));
-         o.initial_accumulator_value(num_or(d, "initial_accumulator_value", 0)).eps(num_or(d, "eps", o.eps()));
+         o.lr(num(d, "lr"))
+             .lr_decay(num_or(d, "lr_decay", 0))
+             .weight_decay(num_or(d, "weight_decay", 0));
+         o.initial_accumulator_value(num_or(d, "initial_accumulator_value", 0))
+             .eps(num_or(d, "eps", o.eps()));
        },
        [](const OptimizerParamState& b, Dict& d) {
          const auto& s = static_cast<const AdagradParamState&>(b);
@@ -249,8 +259,9 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
   }
   const Codec* codec = find_codec(optimizer);
   if (!codec) {
-    throw NotSupportedError("this optimizer type has no PyTorch-layout codec; it can only load "
-                            "checkpoints written by fabric for the same type");
+    throw NotSupportedError(
+        "this optimizer type has no PyTorch-layout codec; it can only load "
+        "checkpoints written by fabric for the same type");
   }
   if (!d.contains("param_groups") || !d.contains("state")) {
     throw KeyError("optimizer state dict needs 'state' and 'param_groups'");

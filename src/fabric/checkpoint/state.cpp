@@ -12,7 +12,8 @@ c10::IValue to_cpu(const c10::IValue& v) {
 }
 }  // namespace
 
-StateValue::StateValue(State dict) : kind_(Kind::Dict), dict_(std::make_shared<State>(std::move(dict))) {}
+StateValue::StateValue(State dict)
+    : kind_(Kind::Dict), dict_(std::make_shared<State>(std::move(dict))) {}
 
 const c10::IValue& StateValue::value() const {
   if (kind_ != Kind::Value) throw TypeError("this state entry is not a plain value");
@@ -30,12 +31,18 @@ State& StateValue::dict() {
 
 c10::IValue StateValue::to_ivalue() const {
   switch (kind_) {
-    case Kind::Module: return module_state_dict(module_);
-    case Kind::Optimizer: return optimizer_state_dict(*optimizer_);
-    case Kind::Stateful: return to_cpu(stateful_->state_dict());
-    case Kind::Binding: return to_cpu(binding_.get());
-    case Kind::Value: return to_cpu(value_);
-    case Kind::Dict: return dict_->to_ivalue();
+    case Kind::Module:
+      return module_state_dict(module_);
+    case Kind::Optimizer:
+      return optimizer_state_dict(*optimizer_);
+    case Kind::Stateful:
+      return to_cpu(stateful_->state_dict());
+    case Kind::Binding:
+      return to_cpu(binding_.get());
+    case Kind::Value:
+      return to_cpu(value_);
+    case Kind::Dict:
+      return dict_->to_ivalue();
   }
   return {};
 }
@@ -43,11 +50,21 @@ c10::IValue StateValue::to_ivalue() const {
 void StateValue::restore(const c10::IValue& loaded, bool strict, const std::string& key) {
   try {
     switch (kind_) {
-      case Kind::Module: load_module_state_dict(module_, loaded, strict); break;
-      case Kind::Optimizer: load_optimizer_state_dict(*optimizer_, loaded); break;
-      case Kind::Stateful: stateful_->load_state_dict(loaded); break;
-      case Kind::Binding: binding_.set(loaded); break;
-      case Kind::Value: value_ = loaded; break;
+      case Kind::Module:
+        load_module_state_dict(module_, loaded, strict);
+        break;
+      case Kind::Optimizer:
+        load_optimizer_state_dict(*optimizer_, loaded);
+        break;
+      case Kind::Stateful:
+        stateful_->load_state_dict(loaded);
+        break;
+      case Kind::Binding:
+        binding_.set(loaded);
+        break;
+      case Kind::Value:
+        value_ = loaded;
+        break;
       case Kind::Dict:
         if (!loaded.isGenericDict()) {
           throw TypeError("expected a dict in the checkpoint, found " + loaded.tagKind());
@@ -98,7 +115,9 @@ StateValue& State::at(const std::string& key) {
   throw KeyError("no key '" + key + "' in this state");
 }
 
-const StateValue& State::at(const std::string& key) const { return const_cast<State*>(this)->at(key); }
+const StateValue& State::at(const std::string& key) const {
+  return const_cast<State*>(this)->at(key);
+}
 
 bool State::erase(const std::string& key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {

@@ -56,8 +56,8 @@ class StateValue {
   enum class Kind { Module, Optimizer, Stateful, Binding, Value, Dict };
 
   template <class M>
-    requires detail::is_module_like_v<M>
-  StateValue(M& module) : kind_(Kind::Module), module_(detail::make_module_ref(module)) {}
+  requires detail::is_module_like_v<M> StateValue(M& module)
+      : kind_(Kind::Module), module_(detail::make_module_ref(module)) {}
   StateValue(torch::optim::Optimizer& optimizer) : kind_(Kind::Optimizer), optimizer_(&optimizer) {}
   StateValue(FabricOptimizer& optimizer) : StateValue(optimizer.optimizer()) {}
   StateValue(Stateful& object) : kind_(Kind::Stateful), stateful_(&object) {}
@@ -76,7 +76,9 @@ class StateValue {
   /// The plain value (Kind::Value). Throws TypeError for other kinds.
   const c10::IValue& value() const;
   int64_t to_int() const { return value().toInt(); }
-  double to_double() const { return value().isInt() ? double(value().toInt()) : value().toDouble(); }
+  double to_double() const {
+    return value().isInt() ? double(value().toInt()) : value().toDouble();
+  }
   std::string to_string() const { return value().toStringRef(); }
   at::Tensor to_tensor() const { return value().toTensor(); }
   const State& dict() const;
@@ -131,6 +133,7 @@ class State {
 };
 
 /// fabric.save's `filter`: per state key, which items of that entry's dict to keep.
-using SaveFilter = std::map<std::string, std::function<bool(const std::string&, const c10::IValue&)>>;
+using SaveFilter =
+    std::map<std::string, std::function<bool(const std::string&, const c10::IValue&)>>;
 
 }  // namespace fabric

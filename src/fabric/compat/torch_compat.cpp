@@ -9,7 +9,9 @@ namespace fabric::compat {
 void set_autocast_enabled(c10::DeviceType device, bool enabled) {
   at::autocast::set_autocast_enabled(device, enabled);
 }
-bool is_autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+bool is_autocast_enabled(c10::DeviceType device) {
+  return at::autocast::is_autocast_enabled(device);
+}
 void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
   at::autocast::set_autocast_dtype(device, dtype);
 }
@@ -51,7 +53,9 @@ bool autocast_supports(c10::DeviceType device, at::ScalarType dtype) {
   if (device == c10::kCPU) return dtype == at::kBFloat16;
   return dtype == at::kBFloat16 || dtype == at::kHalf;
 }
-bool has_fused_amp_kernels(c10::DeviceType device) { return device == c10::kCUDA; }
+bool has_fused_amp_kernels(c10::DeviceType device) {
+  return device == c10::kCUDA;
+}
 
 #endif
 

@@ -29,7 +29,9 @@ bool has_fused_amp_kernels(c10::DeviceType device);
 /// Key of a parameter in Optimizer::state(): a string in 1.13, a void* in 2.x.
 #if FABRIC_TORCH_AT_LEAST(2, 0)
 using OptimizerStateKey = void*;
-inline OptimizerStateKey optimizer_state_key(const at::Tensor& p) { return p.unsafeGetTensorImpl(); }
+inline OptimizerStateKey optimizer_state_key(const at::Tensor& p) {
+  return p.unsafeGetTensorImpl();
+}
 #else
 using OptimizerStateKey = std::string;
 inline OptimizerStateKey optimizer_state_key(const at::Tensor& p) {

@@ -9,8 +9,8 @@
 // fabric::data::TensorDataset (whole batches by index: ~30x faster for in-memory data).
 // Workers are threads, each with its own copy of the dataset (as LibTorch's loader).
 //
-//   fabric::DataLoader loader(fabric::data::TensorDataset(x, y), {.batch_size = 64, .shuffle = true});
-//   for (auto& batch : fabric.setup_dataloaders(loader)) { batch.data; batch.target; }
+//   fabric::DataLoader loader(fabric::data::TensorDataset(x, y), {.batch_size = 64, .shuffle =
+//   true}); for (auto& batch : fabric.setup_dataloaders(loader)) { batch.data; batch.target; }
 #pragma once
 
 #include <ATen/ATen.h>
@@ -57,7 +57,8 @@ auto collate(Raw&& raw) {
 template <class Dataset>
 class DataLoader {
  public:
-  using RawBatch = decltype(std::declval<Dataset&>().get_batch(std::declval<c10::ArrayRef<size_t>>()));
+  using RawBatch =
+      decltype(std::declval<Dataset&>().get_batch(std::declval<c10::ArrayRef<size_t>>()));
   using Batch = decltype(data::detail::collate(std::declval<RawBatch>()));
 
  private:
@@ -75,12 +76,13 @@ class DataLoader {
   class Epoch {
    public:
     Epoch(std::shared_ptr<Config> config, int64_t epoch, size_t start_batch)
-        : config_(std::move(config)), epoch_(epoch), next_(start_batch) {
+        : config_(std::move(config)), epoch_(epoch), start_(start_batch), next_(start_batch) {
       indices_ = data::epoch_indices(dataset_size_of(config_->dataset), config_->sampler, epoch);
       num_batches_ = batches_for(indices_.size(), config_->options);
       base_seed_ = at::detail::getDefaultCPUGenerator().current_seed();
       const size_t workers = config_->options.workers;
-      for (size_t w = 0; w < workers; ++w) threads_.emplace_back([this, w, workers] { work(w, workers); });
+      for (size_t w = 0; w < workers; ++w)
+        threads_.emplace_back([this, w, workers] { work(w, workers); });
     }
     ~Epoch() {
       {
@@ -127,8 +129,7 @@ class DataLoader {
       try {
         Dataset local = config_->dataset;  // each worker owns a copy, as LibTorch's loader
         const size_t window = workers * std::max<size_t>(1, config_->options.prefetch_factor);
-        size_t first = next_;
-        for (size_t b = first + w; b < num_batches_; b += workers) {
+        for (size_t b = start_ + w; b < num_batches_; b += workers) {
           {
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [&] { return stop_ || b < next_ + window; });
@@ -155,6 +156,7 @@ class DataLoader {
     std::vector<int64_t> indices_;
     size_t num_batches_ = 0;
     uint64_t base_seed_ = 0;
+    size_t start_;  // first batch of this pass (workers must not read next_ to find it)
     size_t next_;
     std::vector<std::thread> threads_;
     std::mutex mu_;
@@ -209,7 +211,9 @@ class DataLoader {
     iterator begin() { return iterator(epoch); }
     iterator end() { return iterator(); }
   };
-  Range iterate(int64_t epoch, size_t start_batch = 0) { return Range{start_epoch(epoch, start_batch)}; }
+  Range iterate(int64_t epoch, size_t start_batch = 0) {
+    return Range{start_epoch(epoch, start_batch)};
+  }
 
   void set_epoch(int64_t epoch) { config_->next_epoch = epoch; }
   int64_t next_epoch() const { return config_->next_epoch; }
@@ -246,7 +250,8 @@ class DataLoader {
     if constexpr (std::is_integral_v<decltype(n)>) {
       return size_t(n);
     } else {
-      if (!n.has_value()) throw TypeError("the dataset has no size; iterable datasets are not supported");
+      if (!n.has_value())
+        throw TypeError("the dataset has no size; iterable datasets are not supported");
       return *n;
     }
   }

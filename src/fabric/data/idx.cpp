@@ -17,7 +17,8 @@ at::Tensor read_idx(const std::string& path) {
   auto read_exact = [&](void* buf, size_t n) -> size_t {
     size_t done = 0;
     while (done < n) {
-      int got = gzread(f.get(), static_cast<char*>(buf) + done, unsigned(std::min<size_t>(n - done, 1u << 30)));
+      int got = gzread(f.get(), static_cast<char*>(buf) + done,
+                       unsigned(std::min<size_t>(n - done, 1u << 30)));
       if (got < 0) {
         int err = 0;
         throw Error("'" + path + "': corrupt compressed data: " + gzerror(f.get(), &err));
@@ -34,13 +35,26 @@ at::Tensor read_idx(const std::string& path) {
   at::ScalarType dtype;
   size_t elem;
   switch (magic[2]) {
-    case 0x08: dtype = at::kByte, elem = 1; break;
-    case 0x09: dtype = at::kChar, elem = 1; break;
-    case 0x0B: dtype = at::kShort, elem = 2; break;
-    case 0x0C: dtype = at::kInt, elem = 4; break;
-    case 0x0D: dtype = at::kFloat, elem = 4; break;
-    case 0x0E: dtype = at::kDouble, elem = 8; break;
-    default: throw Error("'" + path + "': unknown IDX element type " + std::to_string(magic[2]));
+    case 0x08:
+      dtype = at::kByte, elem = 1;
+      break;
+    case 0x09:
+      dtype = at::kChar, elem = 1;
+      break;
+    case 0x0B:
+      dtype = at::kShort, elem = 2;
+      break;
+    case 0x0C:
+      dtype = at::kInt, elem = 4;
+      break;
+    case 0x0D:
+      dtype = at::kFloat, elem = 4;
+      break;
+    case 0x0E:
+      dtype = at::kDouble, elem = 8;
+      break;
+    default:
+      throw Error("'" + path + "': unknown IDX element type " + std::to_string(magic[2]));
   }
   const int ndim = magic[3];
   if (ndim < 1 || ndim > 8) throw Error("'" + path + "': bad IDX rank " + std::to_string(ndim));

@@ -73,7 +73,9 @@ BatchGeneratorScope::BatchGeneratorScope(uint64_t seed) : previous_(t_batch_gene
   t_batch_generator = &t_storage;
 }
 
-BatchGeneratorScope::~BatchGeneratorScope() { t_batch_generator = previous_; }
+BatchGeneratorScope::~BatchGeneratorScope() {
+  t_batch_generator = previous_;
+}
 
 }  // namespace detail
 }  // namespace fabric::data

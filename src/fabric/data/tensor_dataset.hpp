@@ -13,7 +13,8 @@ class TensorDataset
     : public torch::data::datasets::BatchDataset<TensorDataset, torch::data::Example<>,
                                                  c10::ArrayRef<size_t>> {
  public:
-  TensorDataset(at::Tensor data, at::Tensor target) : data_(std::move(data)), target_(std::move(target)) {
+  TensorDataset(at::Tensor data, at::Tensor target)
+      : data_(std::move(data)), target_(std::move(target)) {
     if (data_.size(0) != target_.size(0)) {
       throw ValueError("TensorDataset: data has " + std::to_string(data_.size(0)) +
                        " samples but target has " + std::to_string(target_.size(0)));

@@ -49,7 +49,8 @@ void CSVLogger::prepare_dir() {
   if (ec) throw Error("cannot create log folder '" + log_dir_ + "': " + ec.message());
 }
 
-void CSVLogger::log_metrics(const std::map<std::string, double>& metrics, std::optional<int64_t> step) {
+void CSVLogger::log_metrics(const std::map<std::string, double>& metrics,
+                            std::optional<int64_t> step) {
   if (log_rank() != 0) return;
   int64_t s = step ? *step : auto_step_;
   ++auto_step_;

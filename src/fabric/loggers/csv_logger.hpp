@@ -31,7 +31,8 @@ class CSVLogger : public Logger {
   std::string log_dir() const override { return log_dir_; }
   std::string metrics_file() const { return log_dir_ + "/metrics.csv"; }
 
-  void log_metrics(const std::map<std::string, double>& metrics, std::optional<int64_t> step) override;
+  void log_metrics(const std::map<std::string, double>& metrics,
+                   std::optional<int64_t> step) override;
   void save() override;
 
  private:

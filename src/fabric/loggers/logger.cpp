@@ -23,7 +23,8 @@ int next_version(const std::string& dir) {
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::smatch m;
     std::string name = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(name, m, pattern)) best = std::max(best, std::stoi(m[1]));
+    if (entry.is_directory() && std::regex_match(name, m, pattern))
+      best = std::max(best, std::stoi(m[1]));
   }
   return best + 1;
 }
@@ -36,7 +37,8 @@ std::string versioned_dir(const std::string& root, const std::string& name,
   if (std::holds_alternative<std::string>(version)) {
     v = std::get<std::string>(version);
   } else {
-    int n = std::holds_alternative<int>(version) ? std::get<int>(version) : next_version(base.string());
+    int n =
+        std::holds_alternative<int>(version) ? std::get<int>(version) : next_version(base.string());
     v = "version_" + std::to_string(n);
   }
   if (version_out) *version_out = v;

@@ -23,7 +23,9 @@ void put_varint(std::string& out, uint64_t v) {
   }
   out.push_back(char(v));
 }
-void put_tag(std::string& out, int field, int wire) { put_varint(out, uint64_t(field) << 3 | uint64_t(wire)); }
+void put_tag(std::string& out, int field, int wire) {
+  put_varint(out, uint64_t(field) << 3 | uint64_t(wire));
+}
 void put_bytes(std::string& out, int field, const std::string& bytes) {
   put_tag(out, field, 2);
   put_varint(out, bytes.size());
@@ -47,8 +49,8 @@ std::string expand_user(const std::string& path) {
 }
 }  // namespace
 
-std::string TensorBoardLogger::encode_scalar_event(double wall_time, int64_t step, const std::string& tag,
-                                                   float value) {
+std::string TensorBoardLogger::encode_scalar_event(double wall_time, int64_t step,
+                                                   const std::string& tag, float value) {
   std::string v;  // Summary.Value
   put_bytes(v, 1, tag);
   put_fixed<float>(v, 2, value);
@@ -76,7 +78,8 @@ std::string TensorBoardLogger::frame_record(const std::string& event) {
   return out;
 }
 
-TensorBoardLogger::TensorBoardLogger(TensorBoardLoggerOptions options) : options_(std::move(options)) {
+TensorBoardLogger::TensorBoardLogger(TensorBoardLoggerOptions options)
+    : options_(std::move(options)) {
   options_.root_dir = expand_user(options_.root_dir);
   log_dir_ = detail::versioned_dir(options_.root_dir, options_.name, options_.version, &version_);
   if (!options_.sub_dir.empty()) log_dir_ = (fs::path(log_dir_) / options_.sub_dir).string();
@@ -94,9 +97,9 @@ void TensorBoardLogger::open() {
   static int counter = 0;
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
-  event_file_ = (fs::path(log_dir_) / ("events.out.tfevents." +
-                                       std::to_string(int64_t(now_seconds())) + "." + host + "." +
-                                       std::to_string(::getpid()) + "." + std::to_string(counter++)))
+  event_file_ = (fs::path(log_dir_) /
+                 ("events.out.tfevents." + std::to_string(int64_t(now_seconds())) + "." + host +
+                  "." + std::to_string(::getpid()) + "." + std::to_string(counter++)))
                     .string();
   file_ = std::fopen(event_file_.c_str(), "wb");
   if (!file_) throw Error("cannot create '" + event_file_ + "': " + std::strerror(errno));
@@ -123,7 +126,8 @@ void TensorBoardLogger::log_metrics(const std::map<std::string, double>& metrics
   ++auto_step_;
   double t = now_seconds();
   for (const auto& [k, v] : metrics) {
-    write_record(encode_scalar_event(t, s, options_.prefix.empty() ? k : options_.prefix + "-" + k, float(v)));
+    write_record(encode_scalar_event(t, s, options_.prefix.empty() ? k : options_.prefix + "-" + k,
+                                     float(v)));
   }
 }
 

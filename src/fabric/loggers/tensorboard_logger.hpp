@@ -32,14 +32,16 @@ class TensorBoardLogger : public Logger {
   /// The events file (empty until the first write).
   std::string event_file() const { return event_file_; }
 
-  void log_metrics(const std::map<std::string, double>& metrics, std::optional<int64_t> step) override;
+  void log_metrics(const std::map<std::string, double>& metrics,
+                   std::optional<int64_t> step) override;
   void save() override;
   void finalize(const std::string& status) override;
 
   /// The bytes of one framed record holding `event` (exposed for tests).
   static std::string frame_record(const std::string& event);
   /// An Event protobuf with one scalar.
-  static std::string encode_scalar_event(double wall_time, int64_t step, const std::string& tag, float value);
+  static std::string encode_scalar_event(double wall_time, int64_t step, const std::string& tag,
+                                         float value);
 
  private:
   void open();

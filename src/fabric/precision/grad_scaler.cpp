@@ -37,7 +37,8 @@ at::Tensor GradScaler::scale(const at::Tensor& loss) {
 void GradScaler::unscale_(torch::optim::Optimizer& optimizer) {
   auto& st = per_optimizer_[&optimizer];
   if (st.stage == Stage::Unscaled) {
-    throw RuntimeError("unscale_() has already been called on this optimizer since the last update().");
+    throw RuntimeError(
+        "unscale_() has already been called on this optimizer since the last update().");
   }
   if (st.stage == Stage::Stepped) throw RuntimeError("unscale_() is being called after step().");
 
@@ -47,8 +48,9 @@ void GradScaler::unscale_(torch::optim::Optimizer& optimizer) {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (p.grad().scalar_type() == at::kHalf) {
-        throw ValueError("Attempting to unscale FP16 gradients: 16-mixed keeps fp32 weights; "
-                         "use 16-true without a scaler for fp16 weights.");
+        throw ValueError(
+            "Attempting to unscale FP16 gradients: 16-mixed keeps fp32 weights; "
+            "use 16-true without a scaler for fp16 weights.");
       }
       grads_by_dtype[p.grad().scalar_type()].push_back(p.grad());
       if (!device) device = p.grad().device();
@@ -145,7 +147,9 @@ void GradScaler::load_state_dict(const c10::IValue& state) {
     }
     return d.at(key);
   };
-  auto as_double = [](const c10::IValue& v) { return v.isDouble() ? v.toDouble() : double(v.toInt()); };
+  auto as_double = [](const c10::IValue& v) {
+    return v.isDouble() ? v.toDouble() : double(v.toInt());
+  };
   options_.growth_factor = as_double(number("growth_factor"));
   options_.backoff_factor = as_double(number("backoff_factor"));
   options_.growth_interval = number("growth_interval").toInt();

@@ -11,12 +11,18 @@ namespace fabric {
 
 std::string to_string(PrecisionMode mode) {
   switch (mode) {
-    case PrecisionMode::True32: return "32-true";
-    case PrecisionMode::True64: return "64-true";
-    case PrecisionMode::True16: return "16-true";
-    case PrecisionMode::TrueBf16: return "bf16-true";
-    case PrecisionMode::Mixed16: return "16-mixed";
-    case PrecisionMode::MixedBf16: return "bf16-mixed";
+    case PrecisionMode::True32:
+      return "32-true";
+    case PrecisionMode::True64:
+      return "64-true";
+    case PrecisionMode::True16:
+      return "16-true";
+    case PrecisionMode::TrueBf16:
+      return "bf16-true";
+    case PrecisionMode::Mixed16:
+      return "16-mixed";
+    case PrecisionMode::MixedBf16:
+      return "bf16-mixed";
   }
   return "?";
 }
@@ -44,19 +50,22 @@ PrecisionMode parse_precision(const PrecisionInput& input, AcceleratorKind accel
   } else if (p == "bf16-mixed") {
     mode = PrecisionMode::MixedBf16;
   } else if (p == "bf16") {
-    warn("precision='bf16' is supported for historical reasons but its usage is discouraged. "
-         "Please set your precision to bf16-mixed instead!");
+    warn(
+        "precision='bf16' is supported for historical reasons but its usage is discouraged. "
+        "Please set your precision to bf16-mixed instead!");
     mode = PrecisionMode::MixedBf16;
   } else if (p == "transformer-engine" || p == "transformer-engine-float16") {
-    throw NotSupportedError("precision='" + p + "' is not supported yet (no TransformerEngine in C++).");
+    throw NotSupportedError("precision='" + p +
+                            "' is not supported yet (no TransformerEngine in C++).");
   } else {
     std::string allowed;
     for (const auto& n : precision_names()) allowed += (allowed.empty() ? "" : ", ") + n;
     throw ValueError("Precision '" + p + "' is invalid. Allowed precision values: " + allowed);
   }
   if (mode == PrecisionMode::Mixed16 && accelerator == AcceleratorKind::Cpu) {
-    warn("You passed `Fabric(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is not "
-         "supported on CPU. Using `precision='bf16-mixed'` instead.");
+    warn(
+        "You passed `Fabric(accelerator='cpu', precision='16-mixed')` but AMP with fp16 is not "
+        "supported on CPU. Using `precision='bf16-mixed'` instead.");
     mode = PrecisionMode::MixedBf16;
   }
   return mode;
@@ -76,7 +85,8 @@ Precision::Precision(PrecisionMode mode, c10::DeviceType device) : mode_(mode), 
     scaler_ = std::make_shared<GradScaler>();
   }
   if ((mode_ == PrecisionMode::Mixed16 || mode_ == PrecisionMode::MixedBf16) &&
-      !compat::autocast_supports(device_, mode_ == PrecisionMode::Mixed16 ? at::kHalf : at::kBFloat16)) {
+      !compat::autocast_supports(device_,
+                                 mode_ == PrecisionMode::Mixed16 ? at::kHalf : at::kBFloat16)) {
     throw NotSupportedError(to_string(mode_) + " is not supported on " +
                             c10::DeviceTypeName(device_, true) + " by LibTorch " +
                             compat::torch_version() + " (no autocast for this dtype).");
@@ -85,21 +95,29 @@ Precision::Precision(PrecisionMode mode, c10::DeviceType device) : mode_(mode), 
 
 std::optional<c10::ScalarType> Precision::module_dtype() const {
   switch (mode_) {
-    case PrecisionMode::True64: return at::kDouble;
-    case PrecisionMode::True16: return at::kHalf;
-    case PrecisionMode::TrueBf16: return at::kBFloat16;
-    default: return std::nullopt;
+    case PrecisionMode::True64:
+      return at::kDouble;
+    case PrecisionMode::True16:
+      return at::kHalf;
+    case PrecisionMode::TrueBf16:
+      return at::kBFloat16;
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<c10::ScalarType> Precision::input_dtype() const {
   switch (mode_) {
-    case PrecisionMode::True64: return at::kDouble;
+    case PrecisionMode::True64:
+      return at::kDouble;
     case PrecisionMode::True16:
-    case PrecisionMode::Mixed16: return at::kHalf;
+    case PrecisionMode::Mixed16:
+      return at::kHalf;
     case PrecisionMode::TrueBf16:
-    case PrecisionMode::MixedBf16: return at::kBFloat16;
-    default: return std::nullopt;
+    case PrecisionMode::MixedBf16:
+      return at::kBFloat16;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -121,12 +139,16 @@ at::Tensor Precision::convert_output(const at::Tensor& t) const {
 
 ForwardContext Precision::forward_context() const {
   switch (mode_) {
-    case PrecisionMode::Mixed16: return ForwardContext(std::make_pair(device_, at::kHalf), {});
-    case PrecisionMode::MixedBf16: return ForwardContext(std::make_pair(device_, at::kBFloat16), {});
+    case PrecisionMode::Mixed16:
+      return ForwardContext(std::make_pair(device_, at::kHalf), {});
+    case PrecisionMode::MixedBf16:
+      return ForwardContext(std::make_pair(device_, at::kBFloat16), {});
     case PrecisionMode::True64:
     case PrecisionMode::True16:
-    case PrecisionMode::TrueBf16: return ForwardContext({}, module_dtype());
-    default: return ForwardContext();
+    case PrecisionMode::TrueBf16:
+      return ForwardContext({}, module_dtype());
+    default:
+      return ForwardContext();
   }
 }
 

@@ -14,16 +14,22 @@ ReduceOp parse_reduce_op(const std::string& raw) {
   if (name == "max") return ReduceOp::Max;
   if (name == "min") return ReduceOp::Min;
   if (name == "product" || name == "prod") return ReduceOp::Product;
-  throw ValueError("Unsupported reduce_op '" + raw + "'. Use one of: sum, mean, max, min, product.");
+  throw ValueError("Unsupported reduce_op '" + raw +
+                   "'. Use one of: sum, mean, max, min, product.");
 }
 
 std::string to_string(ReduceOp op) {
   switch (op) {
-    case ReduceOp::Sum: return "sum";
-    case ReduceOp::Mean: return "mean";
-    case ReduceOp::Max: return "max";
-    case ReduceOp::Min: return "min";
-    case ReduceOp::Product: return "product";
+    case ReduceOp::Sum:
+      return "sum";
+    case ReduceOp::Mean:
+      return "mean";
+    case ReduceOp::Max:
+      return "max";
+    case ReduceOp::Min:
+      return "min";
+    case ReduceOp::Product:
+      return "product";
   }
   return "?";
 }

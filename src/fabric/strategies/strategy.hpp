@@ -63,7 +63,9 @@ class Strategy {
   /// Stacks every rank's tensor into (world_size, ...); the identity on one process.
   virtual at::Tensor all_gather(const at::Tensor& tensor) { return tensor; }
   virtual void broadcast_(at::Tensor& tensor, int src) {}
-  virtual std::vector<uint8_t> broadcast_bytes(std::vector<uint8_t> bytes, int src) { return bytes; }
+  virtual std::vector<uint8_t> broadcast_bytes(std::vector<uint8_t> bytes, int src) {
+    return bytes;
+  }
   virtual void barrier() {}
 
   virtual std::optional<DistributedSamplerArgs> distributed_sampler_args() const {

@@ -29,7 +29,9 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-void set_log_rank(int global_rank) { g_rank = global_rank; }
+void set_log_rank(int global_rank) {
+  g_rank = global_rank;
+}
 
 int log_rank() {
   int r = g_rank.load();

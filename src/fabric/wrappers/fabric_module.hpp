@@ -28,7 +28,8 @@ namespace detail {
 template <class M>
 inline constexpr bool is_jit_module_v = std::is_same_v<std::decay_t<M>, torch::jit::Module>;
 template <class M>
-inline constexpr bool is_holder_v = std::is_base_of_v<torch::detail::ModuleHolderIndicator, std::decay_t<M>>;
+inline constexpr bool is_holder_v =
+    std::is_base_of_v<torch::detail::ModuleHolderIndicator, std::decay_t<M>>;
 template <class T>
 struct is_fabric_module : std::false_type {};
 template <class M>
@@ -40,9 +41,9 @@ struct is_nn_shared_ptr<std::shared_ptr<T>> : std::is_base_of<torch::nn::Module,
 
 /// Whether T is something Fabric treats as a model.
 template <class T>
-inline constexpr bool is_module_like_v = is_jit_module_v<T> || is_holder_v<T> ||
-                                         is_fabric_module<std::decay_t<T>>::value ||
-                                         is_nn_shared_ptr<std::decay_t<T>>::value;
+inline constexpr bool is_module_like_v =
+    is_jit_module_v<T> || is_holder_v<T> || is_fabric_module<std::decay_t<T>>::value ||
+    is_nn_shared_ptr<std::decay_t<T>>::value;
 
 template <class M>
 ModuleRef make_module_ref(M& module) {
@@ -95,25 +96,23 @@ class FabricModule {
 
   template <class... Args>
   auto forward(Args&&... args) {
-    auto context = setup_->precision->forward_context();
-    if constexpr (detail::is_jit_module_v<M>) {
-      std::vector<c10::IValue> inputs{convert(c10::IValue(std::forward<Args>(args)))...};
-      c10::IValue out = module_.forward(std::move(inputs));
-      return finish(out);
-    } else {
-      auto out = module_->forward(convert(std::forward<Args>(args))...);
-      return finish(out);
-    }
+    // Outputs are cast back after the context closes, so that "the default dtype" is fp32 again.
+    auto out = [&] {
+      auto context = setup_->precision->forward_context();
+      if constexpr (detail::is_jit_module_v<M>) {
+        std::vector<c10::IValue> inputs{convert(c10::IValue(std::forward<Args>(args)))...};
+        return module_.forward(std::move(inputs));
+      } else {
+        return module_->forward(convert(std::forward<Args>(args))...);
+      }
+    }();
+    return finish(out);
   }
 
   /// The original (unwrapped) model.
   M& module() { return module_; }
   const M& module() const { return module_; }
-  auto operator->() const
-    requires(!detail::is_jit_module_v<M>)
-  {
-    return module_.operator->();
-  }
+  auto operator->() const requires(!detail::is_jit_module_v<M>) { return module_.operator->(); }
 
   /// fabric.device, or the parameters' device when set up with move_to_device = false.
   c10::Device device() const { return setup_->device; }
@@ -130,7 +129,8 @@ class FabricModule {
     using D = std::decay_t<T>;
     if constexpr (std::is_same_v<D, at::Tensor> || std::is_same_v<D, c10::IValue> ||
                   detail::is_vector<D>::value || detail::is_tuple<D>::value) {
-      return apply_to_tensors(D(value), [&](const at::Tensor& t) { return setup_->convert_input(t); });
+      return apply_to_tensors(D(value),
+                              [&](const at::Tensor& t) { return setup_->convert_input(t); });
     } else {
       return std::forward<T>(value);
     }

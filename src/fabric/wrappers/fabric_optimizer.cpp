@@ -18,9 +18,15 @@ namespace {
 std::atomic<int> g_backward_depth{0};
 }
 
-bool in_fabric_backward() { return g_backward_depth.load() > 0; }
-FabricBackwardScope::FabricBackwardScope() { ++g_backward_depth; }
-FabricBackwardScope::~FabricBackwardScope() { --g_backward_depth; }
+bool in_fabric_backward() {
+  return g_backward_depth.load() > 0;
+}
+FabricBackwardScope::FabricBackwardScope() {
+  ++g_backward_depth;
+}
+FabricBackwardScope::~FabricBackwardScope() {
+  --g_backward_depth;
+}
 
 at::Tensor ModuleSetup::finish_output(const at::Tensor& t) const {
   at::Tensor out = precision->convert_output(t);

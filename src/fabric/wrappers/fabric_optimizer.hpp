@@ -34,7 +34,8 @@ std::shared_ptr<torch::optim::Optimizer> optimizer_ptr(O&& optimizer) {
 
 class FabricOptimizer {
  public:
-  explicit FabricOptimizer(std::shared_ptr<detail::OptimizerSetup> setup) : setup_(std::move(setup)) {}
+  explicit FabricOptimizer(std::shared_ptr<detail::OptimizerSetup> setup)
+      : setup_(std::move(setup)) {}
 
   /// Steps the optimizer; false when 16-mixed skipped the step for inf/NaN gradients.
   bool step();

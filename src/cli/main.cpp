@@ -1,0 +1,29 @@
+// fabric-exp: the command-line front. Only argument parsing and exit codes live here; each
+// subcommand is one cmd_*.cpp. Built so far: version, env.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "fabric/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fabric-exp: recipes compiled into training loops on the Fabric library"};
+  app.require_subcommand(1);
+  fabric::cli::add_version_command(app);
+  fabric::cli::add_env_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    return fabric::cli::run_selected(app);
+  } catch (const fabric::Error& e) {
+    std::cerr << "fabric-exp: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "fabric-exp: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,97 @@
+#include "support/helpers.hpp"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "fabric/utilities/log.hpp"
+
+namespace fs = std::filesystem;
+
+namespace test_support {
+
+namespace {
+bool g_skipped = false;
+std::string g_reason;
+fs::path g_exe_dir;
+}  // namespace
+
+void mark_skipped(const std::string& reason) {
+  g_skipped = true;
+  g_reason = reason;
+}
+void reset_skip() {
+  g_skipped = false;
+  g_reason.clear();
+}
+bool was_skipped() {
+  return g_skipped;
+}
+std::string skip_reason() {
+  return g_reason;
+}
+void set_argv0(const char* argv0) {
+  g_exe_dir = fs::absolute(fs::path(argv0)).parent_path();
+}
+fs::path exe_dir() {
+  return g_exe_dir;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() /
+          ("fabric-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+LogCapture::LogCapture() {
+  sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
+  sink_->set_pattern("%l: %v");
+  fabric::log()->sinks().push_back(sink_);
+}
+LogCapture::~LogCapture() {
+  auto& sinks = fabric::log()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+}
+
+CommandResult run_command(const std::string& command) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = ::popen(full.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::optional<std::string> python_with_torch() {
+  static const std::optional<std::string> found = []() -> std::optional<std::string> {
+    for (const char* py : {"/usr/bin/python3", "python3"}) {
+      if (run_command(std::string(py) + " -c 'import torch'").exit_code == 0)
+        return std::string(py);
+    }
+    return std::nullopt;
+  }();
+  return found;
+}
+
+CommandResult run_python(const std::string& script) {
+  TempDir dir;
+  std::string path = dir.str("script.py");
+  std::ofstream(path) << script;
+  return run_command(*python_with_torch() + " " + path);
+}
+
+}  // namespace test_support
