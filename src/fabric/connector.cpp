@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "fabric/error.hpp"
+#include "fabric/launcher/environment.hpp"
+#include "fabric/strategies/ddp.hpp"
 #include "fabric/utilities/log.hpp"
 
 namespace fabric {
@@ -117,7 +119,14 @@ std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_
     if (num_nodes > 1) return "ddp";
     return devices <= 1 ? "single_device" : "ddp";
   }
-  if (name == "ddp_notebook") return "ddp_fork";
+  if (name == "ddp_spawn" || name == "ddp_fork" || name == "ddp_notebook") {
+    throw NotSupportedError(
+        "strategy='" + name +
+        "' is not supported yet: C++ cannot send a function to "
+        "spawned interpreters and forking after LibTorch started its thread pools is "
+        "unsafe. Use 'ddp', which re-executes the program once per device.");
+  }
+  if (name == "ddp_find_unused_parameters_true") return "ddp";
   return name;
 }
 
@@ -130,18 +139,22 @@ Connection connect(const FabricOptions& options) {
   }
   Connection c;
   c.accelerator = resolve_accelerator(options.accelerator);
+  ClusterEnvironment env = detect_environment();
   c.devices = parse_devices(options.devices, c.accelerator);
+  // devices="auto" under torchrun / srun: one device per process the launcher started on this node
+  // (Lightning would count 1 CPU device and then reject the world size).
+  if (options.devices.is_auto() && c.accelerator == AcceleratorKind::Cpu &&
+      env.creates_processes_externally && env.local_world_size > 0) {
+    c.devices.assign(size_t(env.local_world_size), c10::Device(c10::kCPU));
+  }
   c.num_nodes = options.num_nodes;
   c.strategy_name =
       choose_strategy(lower(options.strategy), c.accelerator, c.devices.size(), c.num_nodes);
   c.precision = parse_precision(options.precision, c.accelerator);
   if (c.strategy_name == "single_device") {
     c.strategy = std::make_unique<SingleDeviceStrategy>(c.devices.front());
-  } else {
-    throw NotSupportedError(
-        "strategy='" + c.strategy_name + "' (devices=" + options.devices.text() +
-        ", num_nodes=" + std::to_string(c.num_nodes) +
-        ") is not supported yet: multi-process strategies are not built in this version.");
+  } else {  // "ddp"
+    c.strategy = std::make_unique<DDPStrategy>(c.accelerator, c.devices, c.num_nodes, env);
   }
   return c;
 }

@@ -60,6 +60,7 @@ Logger& Fabric::logger() const {
 
 void Fabric::launch() {
   if (launched_) return;  // a second launch() is a no-op, as in Lightning after the first
+  strategy_->launch();
   setup_device(device());
   strategy_->setup_environment();
   set_log_rank(strategy_->global_rank());

@@ -6,7 +6,12 @@
 #include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
+#include <chrono>
 #include <string>
+
+namespace c10d {
+class ProcessGroup;
+}
 
 #define FABRIC_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||         \
@@ -50,6 +55,16 @@ inline void zero_grad(torch::optim::Optimizer& optimizer, bool set_to_none) {
   }
 #endif
 }
+
+/// A process group over a TCPStore at address:port (rank 0 hosts the store): "gloo" on CPU,
+/// "nccl" on CUDA (2.x CUDA builds). 1.13's ProcessGroupGloo is a ProcessGroup; 2.x wraps a
+/// Backend in a ProcessGroup (libtorch-notes §1). Implemented in compat/c10d_compat.cpp.
+/// Under torchrun (TORCHELASTIC_USE_AGENT_STORE=True) the agent hosts the store: every rank is a
+/// client and keys live under "/worker/attempt_<restart count>", as in PyTorch's env:// init.
+c10::intrusive_ptr<c10d::ProcessGroup> new_process_group(const std::string& backend,
+                                                         const std::string& address, int port,
+                                                         int rank, int world_size,
+                                                         std::chrono::milliseconds timeout);
 
 /// "1.13.0", "2.11.0", as the headers report it.
 std::string torch_version();

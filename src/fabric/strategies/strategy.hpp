@@ -52,6 +52,9 @@ class Strategy {
   /// Whether no_backward_sync does something (else it warns and is a no-op).
   virtual bool supports_backward_sync_control() const { return false; }
 
+  /// Starts the processes this strategy needs (DDP: the other local ranks), unless an outside
+  /// launcher already did.
+  virtual void launch() {}
   /// Process-group initialisation for this process (after launch).
   virtual void setup_environment() {}
   /// Wraps a model that was moved to root_device(): DDP broadcasts rank 0's weights and
