@@ -202,3 +202,48 @@ TEST_CASE("a TorchScript module is set up and trained like a native one", "[fabr
   auto sd = loaded.at("model").value().toGenericDict();
   CHECK(torch::equal(sd.at("w").toTensor(), m.attr("w").toTensor()));
 }
+
+TEST_CASE("a module exported from Python with torch.jit.save trains in C++",
+          "[fabric][setup][jit][python]") {
+  if (!test_support::python_with_torch()) FABRIC_SKIP("no Python with torch");
+  test_support::TempDir dir;
+  auto r = test_support::run_python(R"(
+import torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(4, 16)
+        self.bn = torch.nn.BatchNorm1d(16)
+        self.fc2 = torch.nn.Linear(16, 1)
+    def forward(self, x):
+        return self.fc2(torch.relu(self.bn(self.fc1(x))))
+torch.manual_seed(0)
+torch.jit.save(torch.jit.script(Net()), ")" +
+                                    dir.str("net.pt") + R"(")
+)");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  torch::jit::Module m = torch::jit::load(dir.str("net.pt"));
+  Fabric f({.accelerator = "cpu", .precision = "bf16-mixed"});
+  f.seed_everything(0, true, false);
+  std::vector<at::Tensor> params;
+  for (const auto& p : m.parameters()) params.push_back(p);
+  torch::optim::Adam adam(params, 1e-2);
+  auto [model, opt] = f.setup(m, adam);
+  auto x = torch::randn({64, 4});
+  auto y = x.sum(1, true);
+  double first = 0, last = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto loss = torch::mse_loss(model(x).toTensor(), y);
+    (i == 0 ? first : last) = loss.item<double>();
+    f.backward(loss);
+    opt.step();
+    opt.zero_grad();
+  }
+  CHECK(last < first * 0.2);
+  test_support::TempDir out;
+  f.save(out.str("ck.pt"), {{"model", model}});
+  auto sd = f.load(out.str("ck.pt")).at("model").value().toGenericDict();
+  CHECK(sd.contains("bn.running_mean"));
+  CHECK(sd.at("bn.num_batches_tracked").toTensor().item<int64_t>() == 60);
+}
