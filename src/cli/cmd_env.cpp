@@ -24,11 +24,10 @@ void register_action(CLI::App* sub, std::function<int()> action) {
 }
 
 int run_selected(CLI::App& app) {
-  for (auto* sub : app.get_subcommands()) {
-    auto it = actions().find(sub);
-    if (it != actions().end()) return it->second();
-  }
-  return 2;
+  CLI::App* selected = &app;  // the deepest subcommand given: `config show` runs show
+  while (!selected->get_subcommands().empty()) selected = selected->get_subcommands().front();
+  auto it = actions().find(selected);
+  return it == actions().end() ? 2 : it->second();
 }
 
 void add_version_command(CLI::App& app) {

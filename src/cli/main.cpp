@@ -1,10 +1,11 @@
 // fabric-exp: the command-line front. Only argument parsing and exit codes live here; each
-// subcommand is one cmd_*.cpp. Built so far: version, env.
+// subcommand is one cmd_*.cpp. Built so far: version, env, validate, config, schema, docs.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "exp/diag/diagnostic.hpp"
 #include "fabric/error.hpp"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   fabric::cli::add_version_command(app);
   fabric::cli::add_env_command(app);
+  fabric::cli::add_recipe_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -19,6 +21,9 @@ int main(int argc, char** argv) {
   }
   try {
     return fabric::cli::run_selected(app);
+  } catch (const fabric::exp::RecipeError& e) {
+    std::cerr << e.what();
+    return 2;
   } catch (const fabric::Error& e) {
     std::cerr << "fabric-exp: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,93 @@
+// `fabric-exp validate`, `config show`, `config diff`, `schema` and `docs`.
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "exp/params/schema.hpp"
+#include "exp/recipe/recipe.hpp"
+#include "fabric/checkpoint/checkpoint_io.hpp"
+
+namespace fabric::cli {
+
+namespace {
+
+int write_or_print(const std::string& text, const std::string& out) {
+  if (out.empty()) {
+    std::cout << text;
+  } else {
+    fabric::atomic_write(out, text.data(), text.size());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_recipe_commands(CLI::App& app) {
+  {
+    auto* sub = app.add_subcommand("validate", "Check a recipe (and overrides) without running it");
+    auto path = std::make_shared<std::string>();
+    auto overrides = std::make_shared<std::vector<std::string>>();
+    sub->add_option("recipe", *path, "Recipe file")->required();
+    sub->add_option("overrides", *overrides, "Overrides: a.b=v, +a.b=v, ++a.b=v, ~a.b");
+    register_action(sub, [path, overrides] {
+      exp::load_recipe(*path, *overrides);
+      std::cout << *path << ": ok\n";
+      return 0;
+    });
+  }
+  auto* config = app.add_subcommand("config", "Show or compare resolved recipes");
+  config->require_subcommand(1);
+  {
+    auto* sub = config->add_subcommand("show", "Print the fully resolved recipe (valid TOML)");
+    auto path = std::make_shared<std::string>();
+    auto overrides = std::make_shared<std::vector<std::string>>();
+    auto defaults = std::make_shared<bool>(false);
+    sub->add_option("recipe", *path, "Recipe file")->required();
+    sub->add_option("overrides", *overrides, "Overrides");
+    sub->add_flag("--defaults", *defaults, "Fill in every default");
+    register_action(sub, [path, overrides, defaults] {
+      auto recipe = exp::load_recipe(*path, *overrides);
+      std::cout << exp::to_toml(*defaults ? exp::with_defaults(recipe.table) : recipe.table);
+      return 0;
+    });
+  }
+  {
+    auto* sub =
+        config->add_subcommand("diff", "Compare two recipes key by key (defaults included)");
+    auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
+    sub->add_option("a", *a, "First recipe")->required();
+    sub->add_option("b", *b, "Second recipe")->required();
+    register_action(sub, [a, b] {
+      auto fa = exp::flatten(exp::with_defaults(exp::load_recipe(*a).table));
+      auto fb = exp::flatten(exp::with_defaults(exp::load_recipe(*b).table));
+      std::map<std::string, std::pair<std::optional<std::string>, std::optional<std::string>>> keys;
+      for (auto& [k, v] : fa) keys[k].first = v;
+      for (auto& [k, v] : fb) keys[k].second = v;
+      int differences = 0;
+      for (auto& [k, v] : keys) {
+        if (v.first == v.second) continue;
+        ++differences;
+        std::cout << k << ": " << v.first.value_or("(unset)") << " -> "
+                  << v.second.value_or("(unset)") << "\n";
+      }
+      if (differences == 0) std::cout << "no differences\n";
+      return 0;
+    });
+  }
+  {
+    auto* sub =
+        app.add_subcommand("schema", "Write the recipe JSON Schema (schemas/recipe.schema.json)");
+    auto out = std::make_shared<std::string>();
+    sub->add_option("--out", *out, "Write here instead of stdout");
+    register_action(sub, [out] { return write_or_print(exp::recipe_schema_json(), *out); });
+  }
+  {
+    auto* sub = app.add_subcommand("docs", "Write the recipe reference in Markdown");
+    auto out = std::make_shared<std::string>();
+    sub->add_option("--out", *out, "Write here instead of stdout");
+    register_action(sub, [out] { return write_or_print(exp::reference_markdown(), *out); });
+  }
+}
+
+}  // namespace fabric::cli

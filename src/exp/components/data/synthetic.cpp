@@ -1,0 +1,57 @@
+// [data] kind = "synthetic": Seeded random data: classification or regression of a given shape.
+#include "exp/components/entries.hpp"
+
+namespace fabric::exp::components {
+
+namespace {
+struct SyntheticDataConfig {
+  std::string task = "classification";
+  int64_t samples = 4096;
+  std::vector<int64_t> features = {32};
+  int64_t classes = 10;
+  double noise = 0.1;
+  int64_t test_samples = 1024;
+  int64_t seed = 0;
+  int64_t batch_size = 64;
+  int64_t val_batch_size = 256;
+  int64_t workers = 0;
+  double val_fraction = 0.0;
+};
+}  // namespace
+
+ComponentEntry synthetic_data_entry() {
+  static const auto spec =
+      ParamSpec<SyntheticDataConfig>(
+          "data", "synthetic", "Seeded random data: classification or regression of a given shape.")
+          .param(&SyntheticDataConfig::task, "task", "What the targets are.")
+          .choices({"classification", "regression"})
+          .param(&SyntheticDataConfig::samples, "samples", "Training samples.")
+          .check(ge(1))
+          .param(&SyntheticDataConfig::features, "features", "Shape of one input.")
+          .check(ge(1))
+          .nonempty()
+          .param(&SyntheticDataConfig::classes, "classes", "Number of classes (classification).")
+          .check(ge(2))
+          .param(&SyntheticDataConfig::noise, "noise", "Label or target noise.")
+          .check(ge(0))
+          .param(&SyntheticDataConfig::test_samples, "test_samples",
+                 "Test samples (0: no test split).")
+          .check(ge(0))
+          .param(&SyntheticDataConfig::seed, "seed", "Seed of the data (independent of run.seed).")
+          .check(ge(0))
+          .param(&SyntheticDataConfig::batch_size, "batch_size",
+                 "Training batch size (per process).")
+          .check(ge(1))
+          .param(&SyntheticDataConfig::val_batch_size, "val_batch_size",
+                 "Validation and test batch size.")
+          .check(ge(1))
+          .param(&SyntheticDataConfig::workers, "workers", "Loader worker threads.")
+          .check(ge(0))
+          .param(&SyntheticDataConfig::val_fraction, "val_fraction",
+                 "Fraction of the training split held out for validation.")
+          .check(ge(0))
+          .check(lt(1));
+  return {"data", "synthetic", &spec};
+}
+
+}  // namespace fabric::exp::components

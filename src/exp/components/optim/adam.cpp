@@ -1,0 +1,36 @@
+// [optimizer] kind = "adam": Adam.
+#include "exp/components/entries.hpp"
+
+namespace fabric::exp::components {
+
+namespace {
+struct AdamOptimizerConfig {
+  double lr = 1e-3;
+  std::vector<double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool amsgrad = false;
+  bool no_decay_bias_norm = false;
+};
+}  // namespace
+
+ComponentEntry adam_optimizer_entry() {
+  static const auto spec =
+      ParamSpec<AdamOptimizerConfig>("optimizer", "adam", "Adam.")
+          .param(&AdamOptimizerConfig::lr, "lr", "Learning rate.")
+          .alias("learning_rate")
+          .check(gt(0))
+          .param(&AdamOptimizerConfig::betas, "betas", "Running-average coefficients.")
+          .check(ge(0))
+          .check(lt(1))
+          .param(&AdamOptimizerConfig::eps, "eps", "Added to the denominator.")
+          .check(gt(0))
+          .param(&AdamOptimizerConfig::weight_decay, "weight_decay", "L2 penalty.")
+          .check(ge(0))
+          .param(&AdamOptimizerConfig::amsgrad, "amsgrad", "AMSGrad variant.")
+          .param(&AdamOptimizerConfig::no_decay_bias_norm, "no_decay_bias_norm",
+                 "No weight decay on biases and norm layers.");
+  return {"optimizer", "adam", &spec};
+}
+
+}  // namespace fabric::exp::components

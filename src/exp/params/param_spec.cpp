@@ -1,0 +1,75 @@
+#include "exp/params/param_spec.hpp"
+
+#include <sstream>
+
+namespace fabric::exp {
+
+std::string type_name(ParamType type) {
+  switch (type) {
+    case ParamType::Bool:
+      return "boolean";
+    case ParamType::Int:
+      return "integer";
+    case ParamType::Float:
+      return "number";
+    case ParamType::String:
+      return "string";
+    case ParamType::IntList:
+      return "list of integers";
+    case ParamType::FloatList:
+      return "list of numbers";
+    case ParamType::StringList:
+      return "list of strings";
+    case ParamType::IntOrString:
+      return "integer or string";
+    case ParamType::TableList:
+      return "list of tables";
+  }
+  return "?";
+}
+
+namespace {
+std::string number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+}  // namespace
+
+Check gt(double b) {
+  return {"> " + number(b), [b](double v) { return v > b; },
+          [b](toml::table& s) { s.insert_or_assign("exclusiveMinimum", b); }};
+}
+Check ge(double b) {
+  return {">= " + number(b), [b](double v) { return v >= b; },
+          [b](toml::table& s) { s.insert_or_assign("minimum", b); }};
+}
+Check lt(double b) {
+  return {"< " + number(b), [b](double v) { return v < b; },
+          [b](toml::table& s) { s.insert_or_assign("exclusiveMaximum", b); }};
+}
+Check le(double b) {
+  return {"<= " + number(b), [b](double v) { return v <= b; },
+          [b](toml::table& s) { s.insert_or_assign("maximum", b); }};
+}
+
+const ParamInfo* SpecBase::find(const std::string& key) const {
+  for (const auto& p : params_) {
+    if (p.name == key) return &p;
+    for (const auto& a : p.aliases) {
+      if (a == key) return &p;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> SpecBase::names() const {
+  std::vector<std::string> out;
+  for (const auto& p : params_) {
+    out.push_back(p.name);
+    out.insert(out.end(), p.aliases.begin(), p.aliases.end());
+  }
+  return out;
+}
+
+}  // namespace fabric::exp

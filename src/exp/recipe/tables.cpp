@@ -1,0 +1,57 @@
+#include "exp/recipe/tables.hpp"
+
+namespace fabric::exp {
+
+const ParamSpec<RunConfig>& run_spec() {
+  static const auto spec =
+      ParamSpec<RunConfig>(
+          "run", "", "What to run: length, validation cadence, accumulation, clipping, output.")
+          .param(&RunConfig::name, "name", "Run name (default: the recipe's file name).")
+          .param(&RunConfig::experiment, "experiment", "Experiment the run belongs to.")
+          .param(&RunConfig::seed, "seed", "Global seed; unset: one is drawn and recorded.")
+          .check(ge(0))
+          .check(le(4294967295.0))
+          .param(&RunConfig::max_epochs, "max_epochs", "Stop after this many epochs.")
+          .check(ge(1))
+          .param(&RunConfig::max_steps, "max_steps", "Stop after this many optimizer steps.")
+          .check(ge(1))
+          .param(&RunConfig::val_every_n_epochs, "val_every_n_epochs", "Validate every N epochs.")
+          .check(ge(1))
+          .param(&RunConfig::val_every_n_steps, "val_every_n_steps",
+                 "Also validate every N optimizer steps (0: off).")
+          .check(ge(0))
+          .param(&RunConfig::accumulate_grad_batches, "accumulate_grad_batches",
+                 "Batches per optimizer step.")
+          .alias("grad_accum")
+          .check(ge(1))
+          .param(&RunConfig::gradient_clip_val, "gradient_clip_val",
+                 "Clip gradients to this norm or value (0: off).")
+          .check(ge(0))
+          .param(&RunConfig::gradient_clip_algorithm, "gradient_clip_algorithm", "How to clip.")
+          .choices({"norm", "value"})
+          .param(&RunConfig::log_every_n_steps, "log_every_n_steps",
+                 "Log training metrics every N steps.")
+          .check(ge(1))
+          .param(&RunConfig::output_dir, "output_dir",
+                 "Folder under which each run gets its own folder.");
+  return spec;
+}
+
+const ParamSpec<FabricConfig>& fabric_spec() {
+  static const auto spec =
+      ParamSpec<FabricConfig>("fabric", "", "Where and how the loop runs (fabric::FabricOptions).")
+          .param(&FabricConfig::accelerator, "accelerator", "Device kind.")
+          .choices({"auto", "cpu", "cuda", "gpu"})
+          .param(&FabricConfig::devices, "devices",
+                 "Devices per node: a count, -1, \"auto\" or indices \"0,1\".")
+          .param(&FabricConfig::num_nodes, "num_nodes", "Number of nodes.")
+          .check(ge(1))
+          .param(&FabricConfig::strategy, "strategy", "Distribution strategy.")
+          .choices({"auto", "ddp", "dp"})
+          .param(&FabricConfig::precision, "precision", "Numeric precision.")
+          .choices({"32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "32",
+                    "16", "64", "bf16"});
+  return spec;
+}
+
+}  // namespace fabric::exp

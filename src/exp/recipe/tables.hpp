@@ -1,0 +1,36 @@
+// The fixed tables of a recipe: [run] and [fabric].
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "exp/params/param_spec.hpp"
+
+namespace fabric::exp {
+
+struct RunConfig {
+  std::string name;
+  std::string experiment = "default";
+  std::optional<int64_t> seed;
+  std::optional<int64_t> max_epochs;
+  std::optional<int64_t> max_steps;
+  int64_t val_every_n_epochs = 1;
+  int64_t val_every_n_steps = 0;
+  int64_t accumulate_grad_batches = 1;
+  double gradient_clip_val = 0.0;
+  std::string gradient_clip_algorithm = "norm";
+  int64_t log_every_n_steps = 10;
+  std::string output_dir = "runs";
+};
+const ParamSpec<RunConfig>& run_spec();
+
+struct FabricConfig {
+  std::string accelerator = "auto";
+  IntOrString devices{std::nullopt, "auto"};
+  int64_t num_nodes = 1;
+  std::string strategy = "auto";
+  IntOrString precision{std::nullopt, "32-true"};
+};
+const ParamSpec<FabricConfig>& fabric_spec();
+
+}  // namespace fabric::exp
