@@ -30,9 +30,17 @@ struct Child {
   int status = 0;  // exit code, or 128 + signal
 };
 
-std::mutex g_mutex;
-std::vector<Child> g_children;
-std::atomic<bool> g_exiting{false};
+// Shared with the detached watcher thread, which may still be running while static destructors
+// run at exit: so this state is never destroyed (found by ASan as a use-after-free).
+struct LauncherState {
+  std::mutex mutex;
+  std::vector<Child> children;
+  std::atomic<bool> exiting{false};
+};
+LauncherState& state() {
+  static LauncherState* s = new LauncherState;  // intentionally leaked: process lifetime
+  return *s;
+}
 
 std::vector<std::string> own_argv() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -55,17 +63,17 @@ int decode(int status) {
 }
 
 void kill_all_children() {
-  for (auto& c : g_children) {
+  for (auto& c : state().children) {
     if (!c.done) ::kill(c.pid, SIGKILL);
   }
 }
 
 // Polls the children; a failed child takes the whole job down (Lightning's _ChildProcessObserver).
 void watch_children() {
-  while (!g_exiting.load()) {
+  while (!state().exiting.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::lock_guard<std::mutex> lock(g_mutex);
-    for (auto& c : g_children) {
+    std::lock_guard<std::mutex> lock(state().mutex);
+    for (auto& c : state().children) {
       if (c.done) continue;
       int status = 0;
       if (::waitpid(c.pid, &status, WNOHANG) != c.pid) continue;
@@ -90,10 +98,10 @@ void wait_at_exit() {
 }  // namespace
 
 int wait_for_children() {
-  g_exiting = true;
-  std::lock_guard<std::mutex> lock(g_mutex);
+  state().exiting = true;
+  std::lock_guard<std::mutex> lock(state().mutex);
   int first_failure = 0;
-  for (auto& c : g_children) {
+  for (auto& c : state().children) {
     if (!c.done) {
       int status = 0;
       while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
@@ -150,8 +158,8 @@ int launch_subprocesses(const LaunchPlan& plan) {
       ::execve("/proc/self/exe", argv.data(), envp.data());
       ::_exit(127);
     }
-    std::lock_guard<std::mutex> lock(g_mutex);
-    g_children.push_back({pid, rank});
+    std::lock_guard<std::mutex> lock(state().mutex);
+    state().children.push_back({pid, rank});
   }
   std::thread(watch_children).detach();
   std::atexit(wait_at_exit);
