@@ -6,6 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "exp/diag/diagnostic.hpp"
+#include "exp/recipe/recipe.hpp"
+#include "fabric/accelerators/accelerator.hpp"
 #include "fabric/error.hpp"
 
 int main(int argc, char** argv) {
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
+    fabric::exp::set_machine_info({fabric::cuda_device_count()});
     return fabric::cli::run_selected(app);
   } catch (const fabric::exp::RecipeError& e) {
     std::cerr << e.what();

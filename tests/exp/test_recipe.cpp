@@ -199,3 +199,19 @@ TEST_CASE("users register their own components through the same registry",
   CHECK(errors_of(dir.str("r.toml")).find("kind 'lion' is not a registered optimizer kind") !=
         std::string::npos);
 }
+
+TEST_CASE("recipes that ask for devices the machine lacks are errors", "[exp][recipe]") {
+  test_support::TempDir dir;
+  std::ofstream(dir.str("gpu.toml"))
+      << "[run]\nmax_steps = 1\n[fabric]\naccelerator = \"cuda\"\ndevices = 4\n"
+         "[model]\nkind = \"mlp\"\n[optimizer]\nkind = \"sgd\"\n[data]\nkind = \"synthetic\"\n";
+  fabric::exp::set_machine_info({0});
+  CHECK(errors_of(dir.str("gpu.toml"))
+            .find(":4:15: error: 'fabric.accelerator' = \"cuda\" but this machine has no CUDA "
+                  "device") != std::string::npos);
+  fabric::exp::set_machine_info({2});  // a machine with two GPUs
+  CHECK(errors_of(dir.str("gpu.toml"))
+            .find(":5:11: error: 'fabric.devices' = 4 but this machine has 2 CUDA device(s)") !=
+        std::string::npos);
+  fabric::exp::set_machine_info({0});
+}

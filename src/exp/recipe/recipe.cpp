@@ -561,6 +561,22 @@ class Validator {
                       "CPU training kernels",
                       {"use \"bf16-true\" or \"bf16-mixed\" on CPU"}});
     }
+    const int gpus = machine_info().cuda_devices;
+    if (accelerator && (*accelerator == "cuda" || *accelerator == "gpu") && gpus == 0) {
+      out_.push_back(
+          {pos_of(*root["fabric"]["accelerator"].node(), file),
+           "'fabric.accelerator' = \"" + *accelerator + "\" but this machine has no CUDA device",
+           {"use \"cpu\" or \"auto\""}});
+    }
+    if (accelerator && *accelerator != "cpu" && gpus > 0) {
+      auto wanted = root["fabric"]["devices"].value<int64_t>();
+      if (wanted && *wanted > gpus) {
+        out_.push_back({pos_of(*root["fabric"]["devices"].node(), file),
+                        "'fabric.devices' = " + std::to_string(*wanted) + " but this machine has " +
+                            std::to_string(gpus) + " CUDA device(s)",
+                        {}});
+      }
+    }
     auto strategy = root["fabric"]["strategy"].value<std::string>();
     auto devices = root["fabric"]["devices"].value<int64_t>();
     if (strategy && *strategy == "ddp" && devices && *devices < 1) {
@@ -608,6 +624,20 @@ void flatten_into(const toml::node& node, const std::string& prefix,
 }
 
 }  // namespace
+
+namespace {
+MachineInfo& machine_storage() {
+  static MachineInfo info;
+  return info;
+}
+}  // namespace
+
+void set_machine_info(MachineInfo info) {
+  machine_storage() = info;
+}
+const MachineInfo& machine_info() {
+  return machine_storage();
+}
 
 Override parse_override(const std::string& arg) {
   Override o;

@@ -28,6 +28,15 @@ struct Override {
 /// Throws RecipeError naming the argument when it is malformed.
 Override parse_override(const std::string& argument);
 
+/// What the machine has, for checks such as "fabric.devices asks for more GPUs than exist".
+/// The CLI fills it from LibTorch; tests set it to simulate other machines.
+struct MachineInfo {
+  int cuda_devices = 0;
+};
+/// Set once by the program (the recipe layer itself does not link LibTorch).
+void set_machine_info(MachineInfo info);
+const MachineInfo& machine_info();
+
 struct Recipe {
   std::string path;                    // the recipe file as given
   std::string text;                    // its verbatim text
