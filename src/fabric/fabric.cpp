@@ -249,43 +249,40 @@ State Fabric::load(const std::string& path) {
   return load(path, empty);
 }
 
-void Fabric::load_raw_module(const std::string& path, const ModuleRef& module, bool strict) {
-  c10::IValue value;
+namespace {
+// A raw file is either a pickled state dict (Python's torch.save, or ours) or a LibTorch
+// torch::save archive. Returns the state dict, or nullopt after `load_archive` consumed an archive.
+// When neither reads, the pickle error (the more telling one) is thrown.
+std::optional<c10::IValue> read_raw(
+    const std::string& path,
+    const std::function<void(torch::serialize::InputArchive&)>& load_archive) {
   try {
-    value = read_checkpoint_file(path);
+    return read_checkpoint_file(path);
   } catch (const FileNotFoundError&) {
     throw;
   } catch (const Error& pickle_error) {
-    if (!module.nn()) throw;
-    try {  // a LibTorch torch::save(module, path) archive
+    if (!load_archive) throw;
+    try {
       torch::serialize::InputArchive archive;
       archive.load_from(path);
-      module.nn()->load(archive);
-      return;
+      load_archive(archive);
+      return std::nullopt;
     } catch (const c10::Error&) {
       throw pickle_error;
     }
   }
-  load_module_state_dict(module, value, strict);
+}
+}  // namespace
+
+void Fabric::load_raw_module(const std::string& path, const ModuleRef& module, bool strict) {
+  std::function<void(torch::serialize::InputArchive&)> from_archive;
+  if (module.nn()) from_archive = [&](torch::serialize::InputArchive& a) { module.nn()->load(a); };
+  if (auto state = read_raw(path, from_archive)) load_module_state_dict(module, *state, strict);
 }
 
 void Fabric::load_raw_optimizer(const std::string& path, torch::optim::Optimizer& optimizer) {
-  c10::IValue value;
-  try {
-    value = read_checkpoint_file(path);
-  } catch (const FileNotFoundError&) {
-    throw;
-  } catch (const Error& pickle_error) {
-    try {  // a LibTorch torch::save(optimizer, path) archive
-      torch::serialize::InputArchive archive;
-      archive.load_from(path);
-      optimizer.load(archive);
-      return;
-    } catch (const c10::Error&) {
-      throw pickle_error;
-    }
-  }
-  load_optimizer_state_dict(optimizer, value);
+  auto from_archive = [&](torch::serialize::InputArchive& a) { optimizer.load(a); };
+  if (auto state = read_raw(path, from_archive)) load_optimizer_state_dict(optimizer, *state);
 }
 
 // ---- collectives ----------------------------------------------------------------------------

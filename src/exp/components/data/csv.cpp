@@ -1,25 +1,22 @@
 // [data] kind = "csv": Numeric feature columns and a target column from a CSV file.
+#include "exp/components/data/loader_params.hpp"
 #include "exp/components/entries.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct CsvDataConfig {
+struct CsvDataConfig : LoaderParams {
   std::string path;
   std::string target;
   bool header = true;
   std::string delimiter = ",";
   std::string task = "classification";
   double test_fraction = 0.0;
-  int64_t batch_size = 64;
-  int64_t val_batch_size = 256;
-  int64_t workers = 0;
-  double val_fraction = 0.0;
 };
 }  // namespace
 
 ComponentEntry csv_data_entry() {
-  static const auto spec =
+  static const auto spec = add_loader_params(
       ParamSpec<CsvDataConfig>("data", "csv",
                                "Numeric feature columns and a target column from a CSV file.")
           .param(&CsvDataConfig::path, "path", "The CSV file.")
@@ -35,18 +32,7 @@ ComponentEntry csv_data_entry() {
           .param(&CsvDataConfig::test_fraction, "test_fraction",
                  "Fraction held out as the test split.")
           .check(ge(0))
-          .check(lt(1))
-          .param(&CsvDataConfig::batch_size, "batch_size", "Training batch size (per process).")
-          .check(ge(1))
-          .param(&CsvDataConfig::val_batch_size, "val_batch_size",
-                 "Validation and test batch size.")
-          .check(ge(1))
-          .param(&CsvDataConfig::workers, "workers", "Loader worker threads.")
-          .check(ge(0))
-          .param(&CsvDataConfig::val_fraction, "val_fraction",
-                 "Fraction of the training split held out for validation.")
-          .check(ge(0))
-          .check(lt(1));
+          .check(lt(1)));
   return {"data", "csv", &spec};
 }
 

@@ -1,45 +1,18 @@
 // [data] kind = "fashion_mnist": Fashion-MNIST (IDX files from Debian's dataset-fashion-mnist).
+#include "exp/components/data/loader_params.hpp"
 #include "exp/components/entries.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct FashionMnistDataConfig {
-  std::string root = "/usr/share/datasets/fashion-mnist";
-  bool normalize = true;
-  int64_t random_crop = 0;
-  bool flip = false;
-  int64_t batch_size = 64;
-  int64_t val_batch_size = 256;
-  int64_t workers = 0;
-  double val_fraction = 0.0;
+struct FashionMnistDataConfig : IdxImagesConfig {
+  FashionMnistDataConfig() { root = "/usr/share/datasets/fashion-mnist"; }
 };
 }  // namespace
 
 ComponentEntry fashion_mnist_data_entry() {
-  static const auto spec =
-      ParamSpec<FashionMnistDataConfig>(
-          "data", "fashion_mnist", "Fashion-MNIST (IDX files from Debian's dataset-fashion-mnist).")
-          .param(&FashionMnistDataConfig::root, "root", "Folder with the (gzipped) IDX files.")
-          .path()
-          .param(&FashionMnistDataConfig::normalize, "normalize",
-                 "Standardise pixels with the training mean and std.")
-          .param(&FashionMnistDataConfig::random_crop, "random_crop",
-                 "Pad by this many pixels and crop back randomly (0: off).")
-          .check(ge(0))
-          .param(&FashionMnistDataConfig::flip, "flip", "Random horizontal flips.")
-          .param(&FashionMnistDataConfig::batch_size, "batch_size",
-                 "Training batch size (per process).")
-          .check(ge(1))
-          .param(&FashionMnistDataConfig::val_batch_size, "val_batch_size",
-                 "Validation and test batch size.")
-          .check(ge(1))
-          .param(&FashionMnistDataConfig::workers, "workers", "Loader worker threads.")
-          .check(ge(0))
-          .param(&FashionMnistDataConfig::val_fraction, "val_fraction",
-                 "Fraction of the training split held out for validation.")
-          .check(ge(0))
-          .check(lt(1));
+  static const auto spec = idx_images_spec<FashionMnistDataConfig>(
+      "fashion_mnist", "Fashion-MNIST (IDX files from Debian's dataset-fashion-mnist).");
   return {"data", "fashion_mnist", &spec};
 }
 

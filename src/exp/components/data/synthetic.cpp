@@ -1,10 +1,11 @@
 // [data] kind = "synthetic": Seeded random data: classification or regression of a given shape.
+#include "exp/components/data/loader_params.hpp"
 #include "exp/components/entries.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct SyntheticDataConfig {
+struct SyntheticDataConfig : LoaderParams {
   std::string task = "classification";
   int64_t samples = 4096;
   std::vector<int64_t> features = {32};
@@ -12,15 +13,11 @@ struct SyntheticDataConfig {
   double noise = 0.1;
   int64_t test_samples = 1024;
   int64_t seed = 0;
-  int64_t batch_size = 64;
-  int64_t val_batch_size = 256;
-  int64_t workers = 0;
-  double val_fraction = 0.0;
 };
 }  // namespace
 
 ComponentEntry synthetic_data_entry() {
-  static const auto spec =
+  static const auto spec = add_loader_params(
       ParamSpec<SyntheticDataConfig>(
           "data", "synthetic", "Seeded random data: classification or regression of a given shape.")
           .param(&SyntheticDataConfig::task, "task", "What the targets are.")
@@ -38,19 +35,7 @@ ComponentEntry synthetic_data_entry() {
                  "Test samples (0: no test split).")
           .check(ge(0))
           .param(&SyntheticDataConfig::seed, "seed", "Seed of the data (independent of run.seed).")
-          .check(ge(0))
-          .param(&SyntheticDataConfig::batch_size, "batch_size",
-                 "Training batch size (per process).")
-          .check(ge(1))
-          .param(&SyntheticDataConfig::val_batch_size, "val_batch_size",
-                 "Validation and test batch size.")
-          .check(ge(1))
-          .param(&SyntheticDataConfig::workers, "workers", "Loader worker threads.")
-          .check(ge(0))
-          .param(&SyntheticDataConfig::val_fraction, "val_fraction",
-                 "Fraction of the training split held out for validation.")
-          .check(ge(0))
-          .check(lt(1));
+          .check(ge(0)));
   return {"data", "synthetic", &spec};
 }
 

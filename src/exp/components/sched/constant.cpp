@@ -1,24 +1,16 @@
 // [scheduler] kind = "constant": Constant learning rate.
 #include "exp/components/entries.hpp"
+#include "exp/components/sched/schedule_params.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct ConstantSchedulerConfig {
-  int64_t warmup_steps = 0;
-  std::string interval = "step";
-};
+struct ConstantSchedulerConfig : ScheduleParams {};
 }  // namespace
 
 ComponentEntry constant_scheduler_entry() {
-  static const auto spec =
-      ParamSpec<ConstantSchedulerConfig>("scheduler", "constant", "Constant learning rate.")
-          .param(&ConstantSchedulerConfig::warmup_steps, "warmup_steps",
-                 "Linear warm-up from 0 over this many steps.")
-          .check(ge(0))
-          .param(&ConstantSchedulerConfig::interval, "interval",
-                 "Step the schedule per optimizer step or per epoch.")
-          .choices({"step", "epoch"});
+  static const auto spec = add_schedule_params(
+      ParamSpec<ConstantSchedulerConfig>("scheduler", "constant", "Constant learning rate."));
   return {"scheduler", "constant", &spec};
 }
 

@@ -1,28 +1,21 @@
 // [scheduler] kind = "cosine": Cosine annealing to eta_min over the run.
 #include "exp/components/entries.hpp"
+#include "exp/components/sched/schedule_params.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct CosineSchedulerConfig {
+struct CosineSchedulerConfig : ScheduleParams {
   double eta_min = 0.0;
-  int64_t warmup_steps = 0;
-  std::string interval = "step";
 };
 }  // namespace
 
 ComponentEntry cosine_scheduler_entry() {
-  static const auto spec =
+  static const auto spec = add_schedule_params(
       ParamSpec<CosineSchedulerConfig>("scheduler", "cosine",
                                        "Cosine annealing to eta_min over the run.")
           .param(&CosineSchedulerConfig::eta_min, "eta_min", "Final learning rate.")
-          .check(ge(0))
-          .param(&CosineSchedulerConfig::warmup_steps, "warmup_steps",
-                 "Linear warm-up from 0 over this many steps.")
-          .check(ge(0))
-          .param(&CosineSchedulerConfig::interval, "interval",
-                 "Step the schedule per optimizer step or per epoch.")
-          .choices({"step", "epoch"});
+          .check(ge(0)));
   return {"scheduler", "cosine", &spec};
 }
 

@@ -1,19 +1,18 @@
 // [scheduler] kind = "one_cycle": One-cycle policy (warm up to max_lr, then anneal).
 #include "exp/components/entries.hpp"
+#include "exp/components/sched/schedule_params.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct OneCycleSchedulerConfig {
+struct OneCycleSchedulerConfig : ScheduleParams {
   double max_lr = 0.01;
   double pct_start = 0.3;
-  int64_t warmup_steps = 0;
-  std::string interval = "step";
 };
 }  // namespace
 
 ComponentEntry one_cycle_scheduler_entry() {
-  static const auto spec =
+  static const auto spec = add_schedule_params(
       ParamSpec<OneCycleSchedulerConfig>("scheduler", "one_cycle",
                                          "One-cycle policy (warm up to max_lr, then anneal).")
           .param(&OneCycleSchedulerConfig::max_lr, "max_lr", "Peak learning rate.")
@@ -21,13 +20,7 @@ ComponentEntry one_cycle_scheduler_entry() {
           .param(&OneCycleSchedulerConfig::pct_start, "pct_start",
                  "Fraction of the run spent warming up.")
           .check(gt(0))
-          .check(lt(1))
-          .param(&OneCycleSchedulerConfig::warmup_steps, "warmup_steps",
-                 "Linear warm-up from 0 over this many steps.")
-          .check(ge(0))
-          .param(&OneCycleSchedulerConfig::interval, "interval",
-                 "Step the schedule per optimizer step or per epoch.")
-          .choices({"step", "epoch"});
+          .check(lt(1)));
   return {"scheduler", "one_cycle", &spec};
 }
 
