@@ -83,10 +83,19 @@ void add_recipe_commands(CLI::App& app) {
     register_action(sub, [out] { return write_or_print(exp::recipe_schema_json(), *out); });
   }
   {
-    auto* sub = app.add_subcommand("docs", "Write the recipe reference in Markdown");
+    auto* sub = app.add_subcommand("docs", "Print the recipe reference, or one table or component");
     auto out = std::make_shared<std::string>();
+    auto filter = std::make_shared<std::string>();
+    sub->add_option("what", *filter, "A table (optimizer) or a component (optimizer.adamw)");
     sub->add_option("--out", *out, "Write here instead of stdout");
-    register_action(sub, [out] { return write_or_print(exp::reference_markdown(), *out); });
+    register_action(sub, [out, filter] {
+      try {
+        return write_or_print(exp::reference_markdown(exp::builtin_registry(), *filter), *out);
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "fabric-exp docs: " << e.what() << "\n";
+        return 2;
+      }
+    });
   }
 }
 

@@ -95,3 +95,17 @@ TEST_CASE("taplo accepts every shipped recipe against the schema and rejects a t
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("lrr") != std::string::npos);
 }
+
+TEST_CASE("component help comes from the same declarations", "[exp][schema]") {
+  auto adamw = reference_markdown(builtin_registry(), "optimizer.adamw");
+  CHECK(adamw.find("### `kind = \"adamw\"`") != std::string::npos);
+  CHECK(adamw.find("| `lr` (alias `learning_rate`) | number | `0.001` | > 0 | Learning rate. |") !=
+        std::string::npos);
+  CHECK(adamw.find("sgd") == std::string::npos);
+  auto run = reference_markdown(builtin_registry(), "run");
+  CHECK(run.find("`max_epochs`") != std::string::npos);
+  CHECK_THROWS_WITH(reference_markdown(builtin_registry(), "optimizer.adamww"),
+                    Catch::Contains("no optimizer kind 'adamww' (did you mean adamw?)"));
+  CHECK_THROWS_WITH(reference_markdown(builtin_registry(), "optimiser"),
+                    Catch::Contains("did you mean optimizer?"));
+}

@@ -9,6 +9,9 @@
 namespace fabric::exp {
 
 std::string recipe_schema_json(const Registry& registry = builtin_registry());
-std::string reference_markdown(const Registry& registry = builtin_registry());
+/// The whole reference, or only `filter`: a table ("optimizer") or one kind ("optimizer.adamw").
+/// Throws std::invalid_argument naming the valid choices for an unknown filter.
+std::string reference_markdown(const Registry& registry = builtin_registry(),
+                               const std::string& filter = "");
 
 }  // namespace fabric::exp
