@@ -10,10 +10,6 @@
 #include "support/helpers.hpp"
 
 namespace {
-std::string read(const std::string& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::string mutate(std::string text, std::mt19937& rng) {
   std::uniform_int_distribution<int> pick(0, 7);
@@ -76,7 +72,7 @@ TEST_CASE("a few hundred mutated recipes end in a clear error or a valid recipe"
   int errors = 0, valid = 0;
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 300; ++i) {
-    std::string text = read(seeds[size_t(i) % seeds.size()]);
+    std::string text = test_support::read_file(seeds[size_t(i) % seeds.size()]);
     for (int m = 0, n = 1 + int(rng() % 3); m < n; ++m) text = mutate(text, rng);
     std::string path = dir.str("fuzz.toml");
     std::ofstream(path, std::ios::binary) << text;

@@ -29,10 +29,6 @@ std::string errors_of(const std::string& path, const std::vector<std::string>& o
   return "";
 }
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 }  // namespace
 
 TEST_CASE("every bad fixture gives exactly its expected diagnostics", "[exp][recipe]") {
@@ -43,7 +39,7 @@ TEST_CASE("every bad fixture gives exactly its expected diagnostics", "[exp][rec
     fs::path recipe = entry.path();
     recipe.replace_extension(".toml");
     INFO(recipe.string());
-    CHECK(errors_of(recipe.string()) == read(entry.path()));
+    CHECK(errors_of(recipe.string()) == test_support::read_file(entry.path()));
     ++checked;
   }
   CHECK(checked >= 10);
@@ -152,7 +148,7 @@ TEST_CASE("fabric-exp validate exits 2 on recipe errors and 0 on success", "[exp
   auto bin = (test_support::exe_dir().parent_path() / "src/fabric-exp").string();
   auto bad = test_support::run_command(bin + " validate tests/recipes/bad/unknown_key.toml");
   CHECK(bad.exit_code == 2);
-  CHECK(bad.output == read("tests/recipes/bad/unknown_key.expected"));
+  CHECK(bad.output == test_support::read_file("tests/recipes/bad/unknown_key.expected"));
   auto good = test_support::run_command(bin + " validate recipes/quickstart.toml run.max_epochs=1");
   CHECK(good.exit_code == 0);
   CHECK(good.output == "recipes/quickstart.toml: ok\n");

@@ -14,10 +14,6 @@ namespace fs = std::filesystem;
 using namespace fabric::exp;
 
 namespace {
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 const fs::path kRoot = FABRIC_SOURCE_DIR;
 
 std::vector<const SpecBase*> all_specs() {
@@ -35,8 +31,8 @@ TEST_CASE("the checked-in schema and reference match the declarations", "[exp][s
   INFO(
       "regenerate with: build/src/fabric-exp schema --out schemas/recipe.schema.json; "
       "build/src/fabric-exp docs --out schemas/recipe-reference.md");
-  CHECK(read(kRoot / "schemas/recipe.schema.json") == recipe_schema_json());
-  CHECK(read(kRoot / "schemas/recipe-reference.md") == reference_markdown());
+  CHECK(test_support::read_file(kRoot / "schemas/recipe.schema.json") == recipe_schema_json());
+  CHECK(test_support::read_file(kRoot / "schemas/recipe-reference.md") == reference_markdown());
 }
 
 TEST_CASE("registry invariants: names, aliases, docs, defaults pass their own checks",
@@ -88,7 +84,7 @@ TEST_CASE("taplo accepts every shipped recipe against the schema and rejects a t
   INFO(ok.output);
   CHECK(ok.exit_code == 0);
   test_support::TempDir dir;
-  std::string typo = read(kRoot / "recipes/quickstart.toml");
+  std::string typo = test_support::read_file(kRoot / "recipes/quickstart.toml");
   typo.replace(typo.find("lr = 3e-3"), 9, "lrr = 3e-3");
   std::ofstream(dir.str("typo.toml")) << typo;
   auto bad = test_support::run_command(taplo + " check " + schema + " " + dir.str("typo.toml"));

@@ -64,6 +64,11 @@ LogCapture::~LogCapture() {
   sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 CommandResult run_command(const std::string& command) {
   std::string full = command + " 2>&1";
   FILE* pipe = ::popen(full.c_str(), "r");

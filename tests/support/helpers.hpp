@@ -55,6 +55,9 @@ class LogCapture {
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
+/// The whole file as a string ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
 /// A Python interpreter with torch importable (Debian's python3-torch), or nullopt.
 std::optional<std::string> python_with_torch();
 

@@ -275,7 +275,7 @@ void apply_override(toml::table& root, Override& o, const Registry& registry,
       t->insert(o.path[i], toml::table{});
       next = t->get(o.path[i]);
     }
-    if (auto a = next->as_array()) {  // [[metrics]] element by index
+    if (next->is_array()) {  // [[metrics]] element by index
       toml::node* e = walk(root, o.path, i + 2);
       if (!e || !e->is_table()) {
         out.push_back(
@@ -283,7 +283,6 @@ void apply_override(toml::table& root, Override& o, const Registry& registry,
                                        "' is not a table in the recipe"));
         return;
       }
-      (void)a;
       t = e->as_table();
       ++i;
       continue;
@@ -548,7 +547,7 @@ class Validator {
 
   void cross_checks(const toml::table& root, const std::string& file) {
     const toml::node* run = root.get("run");
-    if (!root["run"]["max_epochs"] && !root["run"]["max_steps"] && !out_has_errors_at("run")) {
+    if (!root["run"]["max_epochs"] && !root["run"]["max_steps"]) {
       out_.push_back({run ? pos_of(*run, file) : SourcePos{file, 0, 0},
                       "the recipe sets neither run.max_epochs nor run.max_steps",
                       {"add e.g. [run] max_epochs = 10"}});
@@ -585,8 +584,6 @@ class Validator {
                       {}});
     }
   }
-
-  bool out_has_errors_at(const std::string&) const { return false; }
 
   const Registry& registry_;
   std::string base_dir_;

@@ -33,12 +33,6 @@ c10d::ReduceOp to_c10d(ReduceOp op) {
   return c10d::ReduceOp::SUM;
 }
 
-std::string describe(const at::Tensor& t) {
-  std::ostringstream os;
-  os << t.sizes() << " " << c10::toString(t.scalar_type());
-  return os.str();
-}
-
 // Per-model gradient synchronisation state.
 class DDPModuleState : public StrategyModuleState,
                        public std::enable_shared_from_this<DDPModuleState> {
@@ -88,7 +82,6 @@ class DDPModuleState : public StrategyModuleState,
 
   void set_backward_sync(bool enabled) override { sync_ = enabled; }
   bool backward_sync() const override { return sync_; }
-  size_t num_buckets() const { return buckets_.size(); }
 
  private:
   struct Bucket {
@@ -251,14 +244,20 @@ std::shared_ptr<StrategyModuleState> DDPStrategy::setup_module(ModuleRef& module
   return state;
 }
 
+bool DDPStrategy::widens_for_gloo(const at::Tensor& tensor) const {
+  // Gloo reduces only some dtypes (no bf16 in 1.13): those travel as fp32 and are cast back.
+  return tensor.scalar_type() == at::kBFloat16 && options_.process_group_backend == "gloo";
+}
+
 void DDPStrategy::check_same_shape(const at::Tensor& tensor, const char* op) {
   constexpr int kMaxDims = 8;
   if (tensor.dim() > kMaxDims) return;
-  auto desc =
-      at::full({kMaxDims + 2}, -1, at::TensorOptions().dtype(at::kLong).device(tensor.device()));
-  desc[0] = tensor.dim();
-  desc[1] = int64_t(tensor.scalar_type());
-  for (int64_t d = 0; d < tensor.dim(); ++d) desc[d + 2] = tensor.size(d);
+  // [ndim, dtype, sizes..., -1 padding], built on the host in one go.
+  std::vector<int64_t> host(kMaxDims + 2, -1);
+  host[0] = tensor.dim();
+  host[1] = int64_t(tensor.scalar_type());
+  for (int64_t d = 0; d < tensor.dim(); ++d) host[size_t(d) + 2] = tensor.size(d);
+  auto desc = at::tensor(host, at::kLong).to(tensor.device());
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < world_size_; ++r) out[0].push_back(at::empty_like(desc));
   std::vector<at::Tensor> in{desc};
@@ -281,8 +280,7 @@ void DDPStrategy::check_same_shape(const at::Tensor& tensor, const char* op) {
 void DDPStrategy::all_reduce_(at::Tensor& tensor, ReduceOp op) {
   process_group();
   check_same_shape(tensor, "all_reduce");
-  // Gloo reduces only some dtypes (no bf16 in 1.13): reduce those in fp32 and cast back.
-  bool widen = tensor.scalar_type() == at::kBFloat16 && options_.process_group_backend == "gloo";
+  const bool widen = widens_for_gloo(tensor);
   at::Tensor work = widen ? tensor.to(at::kFloat) : tensor;
   std::vector<at::Tensor> io{work};
   c10d::AllreduceOptions opts;
@@ -301,7 +299,7 @@ void DDPStrategy::all_reduce_(at::Tensor& tensor, ReduceOp op) {
 at::Tensor DDPStrategy::all_gather(const at::Tensor& tensor) {
   process_group();
   check_same_shape(tensor, "all_gather");
-  bool widen = tensor.scalar_type() == at::kBFloat16 && options_.process_group_backend == "gloo";
+  const bool widen = widens_for_gloo(tensor);
   at::Tensor in = widen ? tensor.to(at::kFloat) : tensor.contiguous();
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < world_size_; ++r) out[0].push_back(at::empty_like(in));
@@ -318,7 +316,7 @@ void DDPStrategy::broadcast_(at::Tensor& tensor, int src) {
                      std::to_string(world_size_));
   }
   check_same_shape(tensor, "broadcast");
-  bool widen = tensor.scalar_type() == at::kBFloat16 && options_.process_group_backend == "gloo";
+  const bool widen = widens_for_gloo(tensor);
   at::Tensor work = widen ? tensor.to(at::kFloat) : tensor;
   std::vector<at::Tensor> io{work};
   c10d::BroadcastOptions opts;

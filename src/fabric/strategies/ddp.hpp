@@ -71,6 +71,8 @@ class DDPStrategy : public Strategy {
  private:
   /// Collectives hang when ranks pass tensors of different shapes: compare them first.
   void check_same_shape(const at::Tensor& tensor, const char* op);
+  /// Whether `tensor` must travel as fp32 because the backend cannot reduce its dtype.
+  bool widens_for_gloo(const at::Tensor& tensor) const;
 
   AcceleratorKind accelerator_;
   std::vector<c10::Device> devices_;
