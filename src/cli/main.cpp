@@ -1,5 +1,5 @@
 // fabric-exp: the command-line front. Only argument parsing and exit codes live here; each
-// subcommand is one cmd_*.cpp. Built so far: version, env, validate, config, schema, docs.
+// subcommand is one cmd_*.cpp.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "exp/recipe/recipe.hpp"
 #include "fabric/accelerators/accelerator.hpp"
 #include "fabric/error.hpp"
+#include "store/sqlite.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fabric-exp: recipes compiled into training loops on the Fabric library"};
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   fabric::cli::add_version_command(app);
   fabric::cli::add_env_command(app);
   fabric::cli::add_recipe_commands(app);
+  fabric::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   } catch (const fabric::exp::RecipeError& e) {
     std::cerr << e.what();
     return 2;
+  } catch (const fabric::store::StoreError& e) {
+    std::cerr << "fabric-exp: error: " << e.what() << "\n";
+    return 1;
   } catch (const fabric::Error& e) {
     std::cerr << "fabric-exp: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,27 @@
+// `fabric-exp run RECIPE [overrides] | --resume RUN`.
+#include "cli/commands.hpp"
+#include "engine/run.hpp"
+
+namespace fabric::cli {
+
+void add_run_command(CLI::App& app) {
+  auto* sub =
+      app.add_subcommand("run", "Train a recipe (or resume a run) and record it in the store");
+  auto request = std::make_shared<engine::RunRequest>();
+  sub->add_option("recipe", request->recipe, "Recipe file");
+  sub->add_option("overrides", request->overrides, "Overrides: a.b=v, +a.b=v, ++a.b=v, ~a.b");
+  sub->add_option("--resume", request->resume,
+                  "Continue an interrupted run from its last checkpoint (id, prefix or 'last')");
+  sub->add_option("--store", request->store,
+                  "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+  sub->add_option("--tag", request->tags, "Tag the run: key=value (repeatable)");
+  register_action(sub, [request] {
+    if (request->recipe.empty() && request->resume.empty()) {
+      std::cerr << "fabric-exp run: give a recipe file, or --resume RUN\n";
+      return 2;
+    }
+    return engine::run_recipe(*request);
+  });
+}
+
+}  // namespace fabric::cli

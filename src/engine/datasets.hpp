@@ -1,0 +1,44 @@
+// The [data] components: every split is loaded into memory as (data, target) tensors, so batches
+// are gathered by index in one call (libtorch-notes §6: ~30x faster than per-sample collation).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <optional>
+#include <string>
+
+#include "engine/params.hpp"
+#include "fabric/data/tensor_dataset.hpp"
+
+namespace fabric::engine {
+
+/// What the model and the loss need to know about the data.
+struct DataInfo {
+  std::string task = "classification";  // classification, regression, language_model
+  std::vector<int64_t> input_shape;     // one sample, without the batch dimension
+  int64_t classes = 0;                  // classification; vocabulary size for language models
+  int64_t target_width = 1;             // regression outputs
+};
+
+struct Augment {
+  int64_t random_crop = 0;  // pad and crop back
+  bool flip = false;
+  bool any() const { return random_crop > 0 || flip; }
+};
+
+struct DataSplits {
+  data::TensorDataset train;
+  std::optional<data::TensorDataset> val, test;
+  DataInfo info;
+  Augment augment;
+  int64_t batch_size = 64, val_batch_size = 256, workers = 0;
+};
+
+/// Loads the splits of a resolved [data] table. Throws fabric::Error (FileNotFoundError for
+/// missing files) whose message names the file and what is wrong with it.
+DataSplits load_data(const Params& data);
+
+/// Random crop and flip of an image batch [N, C, H, W], drawn from `gen` (reproducible per step).
+at::Tensor augment_batch(const at::Tensor& images, const Augment& augment, at::Generator gen);
+
+}  // namespace fabric::engine

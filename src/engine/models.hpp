@@ -1,0 +1,28 @@
+// The [model] components. Every model is a NetImpl: a torch::nn::Module with one tensor in and
+// one tensor out, so the loop, DDP and checkpoints treat them alike.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <memory>
+
+#include "engine/datasets.hpp"
+#include "engine/params.hpp"
+
+namespace fabric::engine {
+
+class NetImpl : public torch::nn::Module {
+ public:
+  virtual at::Tensor forward(at::Tensor x) = 0;
+};
+using Net = std::shared_ptr<NetImpl>;
+
+/// Outputs the model must produce for this data and loss (classes, 1 for binary BCE, width).
+int64_t model_outputs(const DataInfo& info, const std::string& loss_kind);
+
+/// Builds a model from its resolved table. `source` is the [model] table as written (with
+/// positions), for errors inside `[[model.layers]]`; they are thrown as exp::RecipeError.
+Net build_model(const Params& model, const toml::table& source, const DataInfo& info,
+                int64_t outputs);
+
+}  // namespace fabric::engine

@@ -1,0 +1,304 @@
+#include "engine/run.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "engine/environment.hpp"
+#include "engine/trainer.hpp"
+#include "exp/recipe/recipe.hpp"
+#include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/loggers/csv_logger.hpp"
+#include "fabric/loggers/tensorboard_logger.hpp"
+#include "store/metric_writer.hpp"
+#include "store/run_store.hpp"
+
+namespace fabric::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+/// Path parameters become absolute (relative ones are relative to the recipe's folder), so the
+/// resolved recipe stored with the run reruns from anywhere.
+void absolutize_paths(toml::table& resolved, const std::string& base_dir) {
+  const auto& registry = exp::builtin_registry();
+  auto fix = [&](toml::table& t, const std::string& table) {
+    auto kind = t["kind"].value<std::string>();
+    if (!kind) return;
+    const auto* entry = registry.find(table, *kind);
+    if (!entry) return;
+    for (const auto& p : entry->spec->params()) {
+      if (!p.is_path) continue;
+      auto* node = t.get(p.name);
+      if (!node || !node->is_string()) continue;
+      fs::path path(node->value<std::string>().value());
+      if (path.is_relative()) {
+        *node->as_string() = fs::weakly_canonical(fs::path(base_dir) / path).string();
+      }
+    }
+  };
+  for (auto&& [key, node] : resolved) {
+    const std::string table(key.str());
+    if (auto* t = node.as_table()) fix(*t, table);
+    if (auto* arr = node.as_array()) {
+      for (auto& e : *arr)
+        if (auto* t = e.as_table()) fix(*t, table);
+    }
+  }
+}
+
+Devices devices_of(const toml::table& fabric_table) {
+  const auto& node = fabric_table["devices"];
+  if (auto i = node.value_exact<int64_t>()) return Devices(int(*i));
+  return Devices(node.value_or(std::string("auto")));
+}
+
+PrecisionInput precision_of(const toml::table& fabric_table) {
+  const auto& node = fabric_table["precision"];
+  if (auto i = node.value_exact<int64_t>()) return PrecisionInput(int(*i));
+  return PrecisionInput(node.value_or(std::string("32-true")));
+}
+
+bool lower_is_better(const std::string& key) {
+  for (const char* k : {"loss", "mse", "mae", "perplexity"})
+    if (key.find(k) != std::string::npos) return true;
+  return false;
+}
+
+/// This process is global rank 0 as far as the environment tells before launch.
+bool env_rank_zero() {
+  for (const char* var : {"RANK", "SLURM_PROCID"}) {
+    if (const char* v = std::getenv(var); v && std::string(v) != "0") return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_recipe(const RunRequest& request) {
+  const std::string store_path =
+      request.store.empty() ? store::default_store_path() : request.store;
+  const bool rank_zero = env_rank_zero();
+  // Children started by the launcher inherit these from rank 0: the same run, folder and seed.
+  const char* inherited_id = std::getenv("FABRIC_EXP_RUN_ID");
+  std::string run_id = inherited_id ? inherited_id : "";
+  std::string run_dir = std::getenv("FABRIC_EXP_RUN_DIR") ? std::getenv("FABRIC_EXP_RUN_DIR") : "";
+
+  // ---- the recipe -------------------------------------------------------------------------------
+  std::string recipe_path = request.recipe;
+  std::optional<store::RunRecord> resumed;
+  std::unique_ptr<store::RunStore> store_db;
+  if (rank_zero && !inherited_id) store_db = std::make_unique<store::RunStore>(store_path);
+  if (!request.resume.empty()) {
+    if (!request.recipe.empty()) {
+      throw ValueError("--resume continues a recorded run with its own recipe; drop '" +
+                       request.recipe + "' (or start a new run without --resume)");
+    }
+    store::RunStore reader(store_path);
+    resumed = reader.get(reader.resolve(request.resume));
+    if (resumed->status == "finished") {
+      throw ValueError("run " + resumed->id + " already finished; `fabric-exp rerun " +
+                       resumed->id + "` runs its recipe again");
+    }
+    run_id = resumed->id;
+    run_dir = resumed->run_dir;
+    recipe_path = run_dir + "/recipe.toml";
+    if (!fs::exists(run_dir + "/checkpoints/last.ckpt")) {
+      throw FileNotFoundError("run " + run_id + " has no checkpoint to resume from (" + run_dir +
+                              "/checkpoints/last.ckpt)");
+    }
+  }
+  exp::Recipe recipe =
+      exp::load_recipe(recipe_path, resumed ? std::vector<std::string>{} : request.overrides);
+  toml::table resolved = exp::with_defaults(recipe.table);
+  absolutize_paths(resolved, fs::absolute(recipe_path).parent_path().string());
+  const toml::table& run_table = *resolved["run"].as_table();
+  const toml::table& fabric_table = *resolved["fabric"].as_table();
+  double flush_seconds = 1.0;
+  if (const auto* loggers = resolved["loggers"].as_array()) {
+    for (const auto& l : *loggers) {
+      if (l.as_table() && (*l.as_table())["kind"].value_or(std::string()) == "store")
+        flush_seconds = (*l.as_table())["flush_seconds"].value_or(1.0);
+    }
+  }
+
+  // ---- the run: created once, by rank 0, before the launcher starts the other ranks -------------
+  int64_t seed = 0;
+  if (resumed) {
+    seed = resumed->seed;
+  } else if (auto s = run_table["seed"].value<int64_t>()) {
+    seed = *s;
+  } else {
+    seed = int64_t(std::random_device{}() & 0x7fffffff);
+  }
+  if (const char* inherited_seed = std::getenv("FABRIC_EXP_SEED"))
+    seed = std::atoll(inherited_seed);
+  if (rank_zero && !inherited_id) {
+    if (resumed) {
+      store_db->reopen_run(run_id);
+    } else {
+      store::NewRun nr;
+      nr.name = run_table["name"].value_or(std::string());
+      if (nr.name.empty()) nr.name = fs::path(recipe_path).stem().string();
+      nr.experiment = run_table["experiment"].value_or(std::string("default"));
+      nr.recipe_path = fs::absolute(recipe_path).string();
+      nr.recipe_text = recipe.text;
+      nr.resolved = exp::to_toml(resolved);
+      nr.overrides = request.overrides;
+      nr.params = exp::flatten(resolved);
+      nr.env = environment_facts();
+      nr.seed = seed;
+      nr.runs_root = run_table["output_dir"].value_or(std::string("runs"));
+      auto git = git_state(fs::absolute(recipe_path).parent_path().string());
+      nr.git_commit = git.commit;
+      nr.git_dirty = git.dirty;
+      for (const auto& t : request.tags) {
+        auto eq = t.find('=');
+        if (eq == std::string::npos) throw ValueError("--tag '" + t + "': expected key=value");
+        nr.tags[t.substr(0, eq)] = t.substr(eq + 1);
+      }
+      run_id = store_db->create_run(nr);
+      run_dir = store_db->get(run_id)->run_dir;
+      const std::string text = exp::to_toml(resolved);
+      atomic_write(run_dir + "/recipe.toml", text.data(), text.size());
+      atomic_write(run_dir + "/recipe.source.toml", recipe.text.data(), recipe.text.size());
+    }
+    setenv("FABRIC_EXP_RUN_ID", run_id.c_str(), 1);
+    setenv("FABRIC_EXP_RUN_DIR", run_dir.c_str(), 1);
+    setenv("FABRIC_EXP_SEED", std::to_string(seed).c_str(), 1);
+  }
+
+  std::unique_ptr<store::MetricWriter> writer;
+  auto finish = [&](const std::string& status, int code, const std::string& error) {
+    if (!store_db) return;
+    try {
+      if (writer) writer->close();
+    } catch (const std::exception& e) {
+      std::cerr << "fabric-exp: warning: metrics not written: " << e.what() << "\n";
+    }
+    store_db->finish_run(run_id, status, code, error);
+  };
+
+  try {
+    // ---- Fabric
+    // ----------------------------------------------------------------------------------
+    auto callbacks = build_callbacks(resolved);
+    FabricOptions options;
+    options.accelerator = fabric_table["accelerator"].value_or(std::string("auto"));
+    options.strategy = fabric_table["strategy"].value_or(std::string("auto"));
+    options.devices = devices_of(fabric_table);
+    options.num_nodes = int(fabric_table["num_nodes"].value_or(int64_t(1)));
+    options.precision = precision_of(fabric_table);
+    options.callbacks.assign(callbacks.begin(), callbacks.end());
+    if (!run_dir.empty()) {
+      if (const auto* loggers = resolved["loggers"].as_array()) {
+        for (const auto& l : *loggers) {
+          const auto* t = l.as_table();
+          const std::string kind = (*t)["kind"].value_or(std::string());
+          if (kind == "csv") {
+            options.loggers.push_back(std::make_shared<CSVLogger>(
+                CSVLoggerOptions{.root_dir = run_dir,
+                                 .name = "",
+                                 .version = std::string("csv"),
+                                 .flush_logs_every_n_steps =
+                                     (*t)["flush_logs_every_n_steps"].value_or(int64_t(100))}));
+          } else if (kind == "tensorboard") {
+            options.loggers.push_back(std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions{
+                .root_dir = run_dir, .name = "", .version = std::string("tensorboard")}));
+          }
+        }
+      }
+    }
+    Fabric fabric(options);
+    fabric.launch();
+    // An external launcher (torchrun) starts every rank itself: rank 0's run id reaches the
+    // others here.
+    run_dir = fabric.broadcast(run_dir);
+    run_id = fabric.broadcast(run_id);
+    seed = fabric.broadcast(seed);
+    Fabric::seed_everything(seed, /*workers=*/true, /*verbose=*/false);
+    install_signal_handlers();
+
+    Reporter reporter(fabric.is_global_zero(), run_dir + "/train.log");
+    if (fabric.is_global_zero()) {
+      writer = std::make_unique<store::MetricWriter>(store_path, run_id, flush_seconds);
+      reporter.line(std::string(resumed ? "resuming" : "run") + " " + run_id + "  " + run_dir +
+                    "  (" + fabric.strategy_name() + ", " + std::to_string(fabric.world_size()) +
+                    " process" + (fabric.world_size() > 1 ? "es" : "") + ", " +
+                    fabric.device().str() + ", seed " + std::to_string(seed) + ")");
+    }
+    TrainerHooks hooks;
+    hooks.interrupted = [] { return g_signal.load(); };
+    hooks.metrics = [&](const std::map<std::string, double>& values, int64_t step, int64_t epoch) {
+      if (!writer) return;
+      const double now = store::now_seconds();
+      for (const auto& [k, v] : values) writer->add({k, step, epoch, v, now});
+    };
+    hooks.checkpoint_written = [&](const std::string& path) {
+      if (!store_db) return;
+      writer->flush();
+      store_db->add_artifact(run_id, fs::absolute(path).string(), "checkpoint");
+    };
+    hooks.checkpoint_removed = [&](const std::string& path) {
+      if (store_db) store_db->remove_artifact(run_id, fs::absolute(path).string());
+    };
+    Trainer trainer(fabric, resolved, recipe.table, callbacks, run_dir, reporter, hooks);
+    FitResult result = trainer.fit(resumed ? run_dir + "/checkpoints/last.ckpt" : "");
+
+    for (const auto& logger : fabric.loggers())
+      logger->finalize(result.signal ? "aborted" : "success");
+    const int code = result.signal ? 128 + result.signal : 0;
+    const std::string status = result.signal ? "killed" : "finished";
+    if (fabric.is_global_zero() && store_db) {
+      finish(status, code,
+             result.signal ? std::string("stopped by ") + strsignal(result.signal) : "");
+      std::vector<Reporter::Row> rows;
+      for (const auto& s : store_db->summaries(run_id)) {
+        if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;
+        const bool low = lower_is_better(s.key);
+        rows.push_back({s.key, s.last, low ? s.min : s.max, low ? s.min_step : s.max_step});
+      }
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.2f s", result.seconds);
+      std::vector<std::pair<std::string, std::string>> facts{
+          {"run", run_id + " (" + status + ")"},
+          {"steps", std::to_string(result.global_step)},
+          {"time", secs},
+          {"folder", run_dir}};
+      if (!result.last_checkpoint.empty()) facts.emplace_back("checkpoint", result.last_checkpoint);
+      if (!result.stop_reason.empty()) facts.emplace_back("stopped", result.stop_reason);
+      if (result.signal) {
+        facts.emplace_back("resume with", "fabric-exp run --resume " + run_id);
+      }
+      reporter.summary(rows, facts);
+    }
+    return code;
+  } catch (const exp::RecipeError& e) {
+    finish("failed", 2, e.what());
+    throw;
+  } catch (const std::exception& e) {
+    finish("failed", 1, e.what());
+    throw;
+  }
+}
+
+}  // namespace fabric::engine

@@ -1,0 +1,21 @@
+// `fabric-exp run`: load and validate the recipe, create the run (store row and folder), launch
+// Fabric, train, and record how it ended. Exit status: 0 finished, 1 runtime failure, 2 recipe
+// error (thrown as exp::RecipeError), 128+signal when interrupted (a checkpoint was written).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fabric::engine {
+
+struct RunRequest {
+  std::string recipe;                  // the recipe file ("" with resume)
+  std::vector<std::string> overrides;  // a.b=v ...
+  std::string store;                   // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
+  std::string resume;                  // a run id, prefix or "last" ("" : a new run)
+  std::vector<std::string> tags;       // key=value
+};
+
+int run_recipe(const RunRequest& request);
+
+}  // namespace fabric::engine

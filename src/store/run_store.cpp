@@ -1,0 +1,423 @@
+#include "store/run_store.hpp"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "store/schema.hpp"
+
+namespace fabric::store {
+
+namespace fs = std::filesystem;
+
+std::string default_store_path() {
+  if (const char* env = std::getenv("FABRIC_EXP_STORE"); env && *env) return env;
+  return "runs/fabric-exp.db";
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string sha256_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw StoreError("cannot read '" + path + "' to hash it");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    EVP_DigestUpdate(ctx.get(), buf.data(), size_t(in.gcount()));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  std::string hex;
+  char byte[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+namespace {
+
+/// 8 characters of a lowercase alphabet without look-alikes (no 0/o, 1/l): short to type,
+/// 2^40 ids, so collisions are checked but practically never happen.
+std::string new_run_id() {
+  static const char alphabet[] = "23456789abcdefghijkmnpqrstuvwxyz";
+  std::random_device rd;
+  std::mt19937_64 gen((uint64_t(rd()) << 32) ^ rd() ^ uint64_t(getpid()));
+  std::string id;
+  for (int i = 0; i < 8; ++i) id += alphabet[gen() % 32];
+  return id;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::optional<double> as_number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (*end != '\0') return std::nullopt;
+  return v;
+}
+
+std::string hash_text(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
+  std::string hex;
+  char byte[3];
+  for (unsigned i = 0; i < 8; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+}  // namespace
+
+RunStore::RunStore(const std::string& path) {
+  if (auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent);
+  db_ = std::make_unique<Database>(path);
+  // Migrations run under the write lock, so two processes opening a new store at once apply
+  // each migration exactly once.
+  db_->transaction([&] {
+    int version = schema_version();
+    const auto& m = migrations();
+    if (version > int(m.size())) {
+      throw StoreError("run store '" + path + "' has schema version " + std::to_string(version) +
+                       ", newer than this fabric-exp (" + std::to_string(m.size()) +
+                       "): upgrade fabric-exp");
+    }
+    for (; version < int(m.size()); ++version) {
+      db_->exec(m[size_t(version)]);
+      db_->exec("PRAGMA user_version = " + std::to_string(version + 1));
+    }
+  });
+}
+
+int RunStore::schema_version() {
+  auto st = db_->prepare("PRAGMA user_version");
+  st.step();
+  return int(st.integer(0));
+}
+
+std::string RunStore::create_run(const NewRun& run) {
+  std::string id;
+  db_->transaction([&] {
+    auto exists = db_->prepare("SELECT 1 FROM runs WHERE id = ?");
+    do {
+      id = new_run_id();
+      exists.reset();
+      exists.bind(1, id);
+    } while (exists.step());
+    const std::string dir = (fs::path(run.runs_root) / (run.name + "-" + id)).string();
+    std::string overrides = "[";
+    for (size_t i = 0; i < run.overrides.size(); ++i)
+      overrides += (i ? "," : "") + json_string(run.overrides[i]);
+    overrides += "]";
+    std::string env = "{";
+    for (auto it = run.env.begin(); it != run.env.end(); ++it)
+      env += (it == run.env.begin() ? "" : ",") + json_string(it->first) + ":" +
+             json_string(it->second);
+    env += "}";
+    const double now = now_seconds();
+    db_->prepare(
+           "INSERT INTO runs (id, name, experiment, status, created_at, started_at, heartbeat_at, "
+           "recipe_path, recipe_text, overrides, resolved, resolved_hash, seed, git_commit, "
+           "git_dirty, host, pid, world_size, env, run_dir, parent) "
+           "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        .bind_all({id,
+                   run.name,
+                   run.experiment,
+                   now,
+                   now,
+                   now,
+                   run.recipe_path,
+                   run.recipe_text,
+                   overrides,
+                   run.resolved,
+                   hash_text(run.resolved),
+                   run.seed,
+                   run.git_commit.empty() ? SqlValue{} : SqlValue{run.git_commit},
+                   run.git_dirty ? SqlValue{int64_t(*run.git_dirty)} : SqlValue{},
+                   hostname(),
+                   int64_t(getpid()),
+                   run.world_size,
+                   env,
+                   dir,
+                   run.parent.empty() ? SqlValue{} : SqlValue{run.parent}})
+        .run();
+    auto param =
+        db_->prepare("INSERT INTO params (run_id, key, value, value_num) VALUES (?,?,?,?)");
+    for (const auto& [k, v] : run.params) {
+      auto num = as_number(v);
+      param.bind_all({id, k, v, num ? SqlValue{*num} : SqlValue{}});
+      param.run();
+    }
+    auto tag = db_->prepare("INSERT INTO tags (run_id, key, value) VALUES (?,?,?)");
+    for (const auto& [k, v] : run.tags) {
+      tag.bind_all({id, k, v});
+      tag.run();
+    }
+    fs::create_directories(dir);
+  });
+  return id;
+}
+
+void RunStore::finish_run(const std::string& id, const std::string& status, int exit_code,
+                          const std::string& error) {
+  db_->transaction([&] {
+    const double now = now_seconds();
+    db_->prepare(
+           "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
+           "heartbeat_at = ? WHERE id = ?")
+        .bind_all({status, int64_t(exit_code), error.empty() ? SqlValue{} : SqlValue{error}, now,
+                   now, id})
+        .run();
+  });
+}
+
+void RunStore::reopen_run(const std::string& id) {
+  db_->transaction([&] {
+    const double now = now_seconds();
+    db_->prepare(
+           "UPDATE runs SET status = 'running', exit_code = NULL, error = NULL, "
+           "ended_at = NULL, heartbeat_at = ?, pid = ? WHERE id = ?")
+        .bind_all({now, int64_t(getpid()), id})
+        .run();
+  });
+}
+
+void RunStore::heartbeat(const std::string& id) {
+  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({now_seconds(), id}).run();
+}
+
+void RunStore::set_tag(const std::string& id, const std::string& key, const std::string& value) {
+  db_->prepare(
+         "INSERT INTO tags (run_id, key, value) VALUES (?,?,?) "
+         "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value")
+      .bind_all({id, key, value})
+      .run();
+}
+
+void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>& points) {
+  if (points.empty()) return;
+  db_->transaction([&] {
+    auto put = db_->prepare(
+        "INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (run_id, key, step) DO UPDATE SET epoch = excluded.epoch, "
+        "value = excluded.value, wall_time = excluded.wall_time");
+    std::set<std::string> keys;
+    for (const auto& p : points) {
+      put.bind_all({id, p.key, p.step, p.epoch, p.value, p.wall_time});
+      put.run();
+      keys.insert(p.key);
+    }
+    auto summary = db_->prepare(R"sql(
+INSERT OR REPLACE INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
+SELECT ?1, ?2,
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1),
+  (SELECT max(step) FROM metrics WHERE run_id = ?1 AND key = ?2),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2))sql");
+    for (const auto& k : keys) {
+      summary.bind_all({id, k});
+      summary.run();
+    }
+    db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?")
+        .bind_all({now_seconds(), id})
+        .run();
+  });
+}
+
+void RunStore::add_artifact(const std::string& id, const std::string& path,
+                            const std::string& kind) {
+  const int64_t size = int64_t(fs::file_size(path));
+  const std::string digest = sha256_file(path);
+  db_->transaction([&] {
+    db_->prepare(
+           "INSERT OR REPLACE INTO artifacts (run_id, path, kind, size, sha256, created_at) "
+           "VALUES (?,?,?,?,?,?)")
+        .bind_all({id, path, kind, size, digest, now_seconds()})
+        .run();
+  });
+}
+
+void RunStore::remove_artifact(const std::string& id, const std::string& path) {
+  db_->prepare("DELETE FROM artifacts WHERE run_id = ? AND path = ?").bind_all({id, path}).run();
+}
+
+std::string RunStore::resolve(const std::string& ref) {
+  if (ref == "last") {
+    auto st = db_->prepare("SELECT id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1");
+    if (!st.step()) throw StoreError("no runs in '" + path() + "' yet");
+    return st.text(0);
+  }
+  auto st = db_->prepare(
+      "SELECT id FROM runs WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 "
+      "ORDER BY id LIMIT 6");
+  st.bind(1, ref);
+  std::vector<std::string> found;
+  while (st.step()) found.push_back(st.text(0));
+  for (const auto& f : found)
+    if (f == ref) return f;
+  if (found.empty()) throw StoreError("no run '" + ref + "' in '" + path() + "'");
+  if (found.size() > 1) {
+    std::string list;
+    for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
+    throw StoreError("run prefix '" + ref + "' is ambiguous: " + list);
+  }
+  return found[0];
+}
+
+std::optional<RunRecord> RunStore::get(const std::string& id) {
+  auto st = db_->prepare(
+      "SELECT id, name, experiment, status, run_dir, coalesce(error,''), coalesce(recipe_path,''), "
+      "coalesce(recipe_text,''), coalesce(resolved,''), coalesce(resolved_hash,''), "
+      "coalesce(overrides,'[]'), coalesce(env,'{}'), coalesce(git_commit,''), coalesce(host,''), "
+      "coalesce(parent,''), exit_code, git_dirty, created_at, coalesce(started_at,0), "
+      "coalesce(ended_at,0), coalesce(heartbeat_at,0), coalesce(seed,0), coalesce(pid,0), "
+      "coalesce(world_size,1) FROM runs WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  RunRecord r;
+  std::string* texts[] = {&r.id,         &r.name,          &r.experiment,     &r.status,
+                          &r.run_dir,    &r.error,         &r.recipe_path,    &r.recipe_text,
+                          &r.resolved,   &r.resolved_hash, &r.overrides_json, &r.env_json,
+                          &r.git_commit, &r.host,          &r.parent};
+  for (int i = 0; i < 15; ++i) *texts[i] = st.text(i);
+  if (!st.is_null(15)) r.exit_code = st.integer(15);
+  if (!st.is_null(16)) r.git_dirty = st.integer(16);
+  r.created_at = st.real(17);
+  r.started_at = st.real(18);
+  r.ended_at = st.real(19);
+  r.heartbeat_at = st.real(20);
+  r.seed = st.integer(21);
+  r.pid = st.integer(22);
+  r.world_size = st.integer(23);
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> RunStore::params(const std::string& id) {
+  auto st = db_->prepare("SELECT key, value FROM params WHERE run_id = ? ORDER BY key");
+  st.bind(1, id);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (st.step()) out.emplace_back(st.text(0), st.text(1));
+  return out;
+}
+
+std::map<std::string, std::string> RunStore::tags(const std::string& id) {
+  auto st = db_->prepare("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key");
+  st.bind(1, id);
+  std::map<std::string, std::string> out;
+  while (st.step()) out[st.text(0)] = st.text(1);
+  return out;
+}
+
+std::vector<MetricSummary> RunStore::summaries(const std::string& id) {
+  auto st = db_->prepare(
+      "SELECT key, last, last_step, min, min_step, max, max_step, count "
+      "FROM metric_summary WHERE run_id = ? ORDER BY key");
+  st.bind(1, id);
+  std::vector<MetricSummary> out;
+  while (st.step()) {
+    out.push_back({st.text(0), st.real(1), st.real(3), st.real(5), st.integer(2), st.integer(4),
+                   st.integer(6), st.integer(7)});
+  }
+  return out;
+}
+
+std::vector<MetricPoint> RunStore::metrics(const std::string& id,
+                                           const std::vector<std::string>& keys) {
+  auto st = db_->prepare(
+      "SELECT key, step, coalesce(epoch,0), value, coalesce(wall_time,0) "
+      "FROM metrics WHERE run_id = ? ORDER BY key, step");
+  st.bind(1, id);
+  std::set<std::string> wanted(keys.begin(), keys.end());
+  std::vector<MetricPoint> out;
+  while (st.step()) {
+    MetricPoint p{st.text(0), st.integer(1), st.integer(2), st.real(3), st.real(4)};
+    if (wanted.empty() || wanted.count(p.key)) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<Artifact> RunStore::artifacts(const std::string& id) {
+  auto st = db_->prepare(
+      "SELECT path, coalesce(kind,''), coalesce(sha256,''), coalesce(size,0), "
+      "coalesce(created_at,0) FROM artifacts WHERE run_id = ? ORDER BY path");
+  st.bind(1, id);
+  std::vector<Artifact> out;
+  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2), st.integer(3), st.real(4)});
+  return out;
+}
+
+int RunStore::reap_stale(double timeout) {
+  int changed = 0;
+  db_->transaction([&] {
+    const double cutoff = now_seconds() - timeout;
+    auto st = db_->prepare(
+        "UPDATE runs SET status = 'failed', ended_at = heartbeat_at, "
+        "error = 'no heartbeat since ' || datetime(heartbeat_at, 'unixepoch') || ' UTC' "
+        "WHERE status = 'running' AND heartbeat_at < ?");
+    st.bind(1, cutoff);
+    st.run();
+    changed = sqlite3_changes(db_->handle());
+  });
+  return changed;
+}
+
+void RunStore::delete_run(const std::string& id) {
+  db_->transaction([&] { db_->prepare("DELETE FROM runs WHERE id = ?").bind(1, id).run(); });
+}
+
+}  // namespace fabric::store

@@ -1,0 +1,112 @@
+// The run store: every run's metadata, parameters, tags, metrics and artifacts in one SQLite
+// file (schema in schema.cpp, dumped to schemas/store.sql). Safe for several processes at once:
+// WAL, a busy timeout, and short BEGIN IMMEDIATE transactions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite.hpp"
+
+namespace fabric::store {
+
+/// FABRIC_EXP_STORE, else runs/fabric-exp.db.
+std::string default_store_path();
+/// Seconds since the epoch (wall clock, with fractions).
+double now_seconds();
+
+struct NewRun {
+  std::string name, experiment;
+  std::string recipe_path, recipe_text, resolved;
+  std::vector<std::string> overrides;
+  std::vector<std::pair<std::string, std::string>> params;  // flattened resolved recipe
+  std::map<std::string, std::string> tags, env;
+  int64_t seed = 0;
+  int64_t world_size = 1;
+  std::string git_commit;
+  std::optional<bool> git_dirty;
+  std::string runs_root;  // the run's folder is <runs_root>/<name>-<id>
+  std::string parent;     // the run this one reruns, or its sweep
+};
+
+struct RunRecord {
+  std::string id, name, experiment, status, run_dir, error;
+  std::string recipe_path, recipe_text, resolved, resolved_hash, overrides_json, env_json;
+  std::string git_commit, host, parent;
+  std::optional<int64_t> exit_code, git_dirty;
+  double created_at = 0, started_at = 0, ended_at = 0, heartbeat_at = 0;
+  int64_t seed = 0, pid = 0, world_size = 1;
+};
+
+struct MetricPoint {
+  std::string key;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double value = 0;
+  double wall_time = 0;
+};
+
+struct MetricSummary {
+  std::string key;
+  double last = 0, min = 0, max = 0;
+  int64_t last_step = 0, min_step = 0, max_step = 0, count = 0;
+};
+
+struct Artifact {
+  std::string path, kind, sha256;
+  int64_t size = 0;
+  double created_at = 0;
+};
+
+class RunStore {
+ public:
+  /// Opens (creating the file and its folder) and migrates to the current schema version.
+  explicit RunStore(const std::string& path);
+
+  const std::string& path() const { return db_->path(); }
+  Database& db() { return *db_; }
+  int schema_version();
+
+  /// Inserts a run with status "running" and creates its folder; returns its id.
+  std::string create_run(const NewRun& run);
+  /// running -> finished / failed / killed / pruned.
+  void finish_run(const std::string& id, const std::string& status, int exit_code,
+                  const std::string& error = "");
+  /// A resumed run is running again.
+  void reopen_run(const std::string& id);
+  void heartbeat(const std::string& id);
+  void set_tag(const std::string& id, const std::string& key, const std::string& value);
+  /// Upserts points (a resumed run overwrites its replayed steps) and refreshes the summaries
+  /// of the keys touched, in one transaction.
+  void log_metrics(const std::string& id, const std::vector<MetricPoint>& points);
+  /// Registers a file that already exists under its final name (after the atomic rename).
+  void add_artifact(const std::string& id, const std::string& path, const std::string& kind);
+  void remove_artifact(const std::string& id, const std::string& path);
+
+  /// A full id, a unique prefix, or "last" (the newest run). Throws StoreError otherwise.
+  std::string resolve(const std::string& ref);
+  std::optional<RunRecord> get(const std::string& id);
+  std::vector<std::pair<std::string, std::string>> params(const std::string& id);
+  std::map<std::string, std::string> tags(const std::string& id);
+  std::vector<MetricSummary> summaries(const std::string& id);
+  std::vector<MetricPoint> metrics(const std::string& id, const std::vector<std::string>& keys);
+  std::vector<Artifact> artifacts(const std::string& id);
+  /// Runs still "running" whose heartbeat is older than `timeout` seconds become "failed".
+  int reap_stale(double timeout = 120);
+  /// Deletes the run's rows (its folder is the caller's business).
+  void delete_run(const std::string& id);
+
+ private:
+  std::unique_ptr<Database> db_;
+};
+
+/// sha256 of a file, hex.
+std::string sha256_file(const std::string& path);
+/// "abc" -> "\"abc\"" with JSON escapes.
+std::string json_string(const std::string& s);
+
+}  // namespace fabric::store

@@ -1,0 +1,128 @@
+#include "store/sqlite.hpp"
+
+namespace fabric::store {
+
+namespace {
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw StoreError(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+}  // namespace
+
+Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), int(sql.size()), &stmt_, nullptr) != SQLITE_OK) {
+    fail(db, "SQL error in '" + sql.substr(0, 80) + "'");
+  }
+}
+
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement& Statement::bind(int index, const SqlValue& value) {
+  int rc = SQLITE_OK;
+  if (std::holds_alternative<std::monostate>(value)) {
+    rc = sqlite3_bind_null(stmt_, index);
+  } else if (auto* i = std::get_if<int64_t>(&value)) {
+    rc = sqlite3_bind_int64(stmt_, index, *i);
+  } else if (auto* d = std::get_if<double>(&value)) {
+    rc = sqlite3_bind_double(stmt_, index, *d);
+  } else {
+    const auto& s = std::get<std::string>(value);
+    rc = sqlite3_bind_text(stmt_, index, s.data(), int(s.size()), SQLITE_TRANSIENT);
+  }
+  if (rc != SQLITE_OK) fail(db_, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_all(const std::vector<SqlValue>& values) {
+  for (size_t i = 0; i < values.size(); ++i) bind(int(i) + 1, values[i]);
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, "SQLite step");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int Statement::columns() const {
+  return sqlite3_column_count(stmt_);
+}
+std::string Statement::column_name(int i) const {
+  return sqlite3_column_name(stmt_, i);
+}
+bool Statement::is_null(int i) const {
+  return sqlite3_column_type(stmt_, i) == SQLITE_NULL;
+}
+int64_t Statement::integer(int i) const {
+  return sqlite3_column_int64(stmt_, i);
+}
+double Statement::real(int i) const {
+  return sqlite3_column_double(stmt_, i);
+}
+std::string Statement::text(int i) const {
+  const auto* p = sqlite3_column_text(stmt_, i);
+  return p ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(stmt_, i)))
+           : std::string();
+}
+SqlValue Statement::value(int i) const {
+  switch (sqlite3_column_type(stmt_, i)) {
+    case SQLITE_NULL:
+      return std::monostate{};
+    case SQLITE_INTEGER:
+      return integer(i);
+    case SQLITE_FLOAT:
+      return real(i);
+    default:
+      return text(i);
+  }
+}
+
+Database::Database(const std::string& path, bool read_only) : path_(path) {
+  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError("cannot open run store '" + path + "': " + msg);
+  }
+  // Several runs of a sweep write at once: wait for the lock instead of failing with "database
+  // is locked"; WAL lets readers run beside the one writer.
+  sqlite3_busy_timeout(db_, 30000);
+  if (!read_only) {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+  }
+  exec("PRAGMA foreign_keys=ON");
+}
+
+Database::~Database() {
+  sqlite3_close(db_);
+}
+
+void Database::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw StoreError("run store '" + path_ + "': " + msg + " (in '" + sql.substr(0, 60) + "')");
+  }
+}
+
+}  // namespace fabric::store

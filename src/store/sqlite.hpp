@@ -1,0 +1,84 @@
+// Thin RAII over SQLite's C API: a connection and prepared statements with typed binds. Every
+// value from outside goes through a bind; SQL text is only ever built from our own constants.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace fabric::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A bound value: NULL, integer, real or text.
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept;
+
+  Statement& bind(int index, const SqlValue& value);  // 1-based
+  Statement& bind_all(const std::vector<SqlValue>& values);
+  /// Advances; false when done.
+  bool step();
+  /// Runs to completion.
+  void run();
+  void reset();
+
+  int columns() const;
+  std::string column_name(int i) const;
+  bool is_null(int i) const;
+  int64_t integer(int i) const;
+  double real(int i) const;
+  std::string text(int i) const;
+  SqlValue value(int i) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  /// Opens (creating) the file with WAL, a busy timeout and foreign keys.
+  explicit Database(const std::string& path, bool read_only = false);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(const std::string& sql);
+  Statement prepare(const std::string& sql) { return Statement(db_, sql); }
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+
+  /// BEGIN IMMEDIATE ... COMMIT, rolled back on exception.
+  template <class F>
+  void transaction(F&& body) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      body();
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace fabric::store
