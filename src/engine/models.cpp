@@ -15,6 +15,12 @@ namespace nn = torch::nn;
 
 namespace {
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 int64_t numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (auto s : shape) n *= s;
@@ -61,7 +67,7 @@ class MlpNet : public NetImpl {
 std::vector<int64_t> image_shape(const DataInfo& info, const std::string& kind) {
   if (info.input_shape.size() != 3) {
     throw ValueError("[model] kind '" + kind + "' needs image inputs [channels, height, width]; " +
-                     "the data gives samples of shape " + c10::str(info.input_shape));
+                     "the data gives samples of shape " + shape_text(info.input_shape));
   }
   return info.input_shape;
 }
@@ -79,7 +85,7 @@ class CnnNet : public NetImpl {
       body_->push_back(nn::MaxPool2d(2));
       in = out, h /= 2, w /= 2;
       if (h < 1 || w < 1)
-        throw ValueError("[model] channels: too many pooling blocks for " + c10::str(shape) +
+        throw ValueError("[model] channels: too many pooling blocks for " + shape_text(shape) +
                          " inputs");
     }
     body_->push_back(nn::Flatten());
@@ -323,6 +329,8 @@ nn::Sequential build_layers(const toml::node& layers_node, const std::string& wh
   if (!layers || layers->empty())
     layer_error(layers_node, where + " must be a non-empty list of tables");
   nn::Sequential body;
+  const std::vector<int64_t> input_shape = shape;
+  const bool input_is_integer = integer_input;
   for (size_t i = 0; i < layers->size(); ++i) {
     const auto* layer = (*layers)[i].as_table();
     const std::string at = where + "[" + std::to_string(i) + "]";
@@ -335,7 +343,7 @@ nn::Sequential build_layers(const toml::node& layers_node, const std::string& wh
     auto need_dims = [&](size_t dims, const std::string& what) {
       if (shape.size() != dims) {
         layer_error(*layer, at + " (" + type + ") needs " + what +
-                                " inputs; it gets samples of shape " + c10::str(shape));
+                                " inputs; it gets samples of shape " + shape_text(shape));
       }
     };
     if (type == "linear") {
@@ -389,8 +397,8 @@ nn::Sequential build_layers(const toml::node& layers_node, const std::string& wh
       auto block = build_layers(*inner, at + ".layers", shape, integer_input, info);
       auto out = shape_after(block, shape, integer_input);
       if (out != shape) {
-        layer_error(*layer, at + " (residual): its layers turn " + c10::str(shape) + " into " +
-                                c10::str(out) + "; a residual block must keep the shape");
+        layer_error(*layer, at + " (residual): its layers turn " + shape_text(shape) + " into " +
+                                shape_text(out) + "; a residual block must keep the shape");
       }
       body->push_back(Residual(block));
     } else {
@@ -401,10 +409,10 @@ nn::Sequential build_layers(const toml::node& layers_node, const std::string& wh
     }
     r.finish();
     try {
-      shape = shape_after(body, shape, integer_input);
+      shape = shape_after(body, input_shape, input_is_integer);
     } catch (const c10::Error& e) {
       layer_error(*layer, at + " (" + type + ") does not fit its input of shape " +
-                              c10::str(shape) + ": " + e.what_without_backtrace());
+                              shape_text(shape) + ": " + e.what_without_backtrace());
     }
     if (type == "embedding") integer_input = false;
   }
@@ -472,9 +480,9 @@ Net build_model(const Params& p, const toml::table& source, const DataInfo& info
     auto body = build_layers(*layers, "model.layers", info.input_shape, tokens, info);
     auto out = shape_after(body, info.input_shape, tokens);
     if (out.empty() || out.back() != outputs) {
-      layer_error(*layers, "model.layers: the last layer gives samples of shape " + c10::str(out) +
-                               " but the data and loss need " + std::to_string(outputs) +
-                               " outputs in the last dimension");
+      layer_error(*layers, "model.layers: the last layer gives samples of shape " +
+                               shape_text(out) + " but the data and loss need " +
+                               std::to_string(outputs) + " outputs in the last dimension");
     }
     return std::make_shared<SequentialNet>(body);
   }

@@ -156,7 +156,8 @@ std::string RunStore::create_run(const NewRun& run) {
       exists.reset();
       exists.bind(1, id);
     } while (exists.step());
-    const std::string dir = (fs::path(run.runs_root) / (run.name + "-" + id)).string();
+    const std::string dir =
+        (fs::absolute(run.runs_root) / (run.name + "-" + id)).lexically_normal().string();
     std::string overrides = "[";
     for (size_t i = 0; i < run.overrides.size(); ++i)
       overrides += (i ? "," : "") + json_string(run.overrides[i]);

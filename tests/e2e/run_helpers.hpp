@@ -1,0 +1,25 @@
+// Running the real fabric-exp binary against a store in a temporary folder.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+#include "support/helpers.hpp"
+
+namespace e2e {
+
+std::string binary();
+std::string recipe(const std::string& name);  // recipes/<name>
+/// `fabric-exp <args>` with the store and the runs folder inside `dir`.
+test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args);
+/// The rows of a query on the store in `dir`, each column as text ("" for NULL).
+std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
+                                            const std::string& sql);
+/// One value.
+std::string query_one(const test_support::TempDir& dir, const std::string& sql);
+/// Shell-quotes.
+std::string q(const std::string& s);
+
+}  // namespace e2e

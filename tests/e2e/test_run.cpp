@@ -1,0 +1,228 @@
+// `fabric-exp run` as users run it: the real binary, real processes, a real SQLite store.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "e2e/run_helpers.hpp"
+#include "fabric/checkpoint/checkpoint_io.hpp"
+
+namespace fs = std::filesystem;
+using e2e::fabric_exp;
+using e2e::q;
+using e2e::query;
+using e2e::query_one;
+using test_support::TempDir;
+
+namespace {
+bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+/// The model tensors of a checkpoint, by name.
+std::map<std::string, at::Tensor> model_tensors(const std::string& path) {
+  std::map<std::string, at::Tensor> out;
+  auto dict = fabric::read_checkpoint_file(path).toGenericDict();
+  for (const auto& item : dict.at(c10::IValue("model")).toGenericDict()) {
+    out[item.key().toStringRef()] = item.value().toTensor();
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("quickstart trains, records the run and its checkpoint", "[e2e][run]") {
+  TempDir dir;
+  auto r = fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "val/accuracy"));
+  auto run = query(dir, "SELECT id, status, exit_code, seed, world_size, run_dir FROM runs");
+  REQUIRE(run.size() == 1);
+  CHECK(run[0][1] == "finished");
+  CHECK(run[0][2] == "0");
+  CHECK(run[0][3] == "42");
+  const std::string id = run[0][0], run_dir = run[0][5];
+  CHECK(fs::exists(run_dir + "/recipe.toml"));
+  CHECK(fs::exists(run_dir + "/train.log"));
+  CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'test/accuracy'")) >
+        0.8);
+  CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'optimizer.lr'") == "0.003");
+  // The artifact is registered with the sha256 of the file as it is on disk.
+  auto art = query(dir, "SELECT path, sha256, size FROM artifacts");
+  REQUIRE(art.size() == 1);
+  CHECK(art[0][0] == run_dir + "/checkpoints/last.ckpt");
+  auto sha = test_support::run_command("sha256sum " + q(art[0][0]));
+  CHECK(sha.output.substr(0, 64) == art[0][1]);
+  CHECK(std::stoll(art[0][2]) == int64_t(fs::file_size(art[0][0])));
+}
+
+TEST_CASE("devices = 2 with strategy = ddp trains on two processes with one command",
+          "[e2e][run][ddp]") {
+  TempDir dir;
+  auto r = fabric_exp(
+      dir, "run " + q(e2e::recipe("quickstart.toml")) +
+               " fabric.accelerator=cpu fabric.strategy=ddp fabric.devices=2 run.max_epochs=2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "(ddp, 2 processes"));
+  CHECK(query_one(dir, "SELECT count(*) FROM runs") == "1");  // one run, written by rank 0 only
+  CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
+  // Validation sums over both shards: every held-out sample counted once.
+  CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'val/accuracy'")) >
+        0.7);
+  // Two processes each take half of every epoch: 4096*0.9 samples / (64 * 2) = 29 steps.
+  CHECK(query_one(dir, "SELECT max(step) FROM metrics WHERE key = 'val/loss'") == "58");
+}
+
+namespace {
+/// A run long enough (~3 s on 2 cores) to be interrupted in the middle.
+const std::string kLongRun =
+    " data.samples=80000 run.max_epochs=3 model.hidden=[256,256] model.dropout=0.1 data.workers=2";
+
+/// Starts a run, waits until it has logged some steps, sends `sig`, and returns its exit code.
+int interrupt_run(const TempDir& dir, const std::string& args, int sig) {
+  std::ofstream(dir.str("interrupt.sh"))
+      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
+      << q(e2e::binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
+      << "for i in $(seq 1 200); do\n"
+      << "  grep -q '^run ' out.txt 2>/dev/null && break; sleep 0.02\n"
+      << "done\n"
+      << "sleep 0.8\nkill -" << sig << " $pid\nwait $pid\necho \"exit=$?\"\n";
+  auto r = test_support::run_command("bash " + q(dir.str("interrupt.sh")));
+  auto pos = r.output.rfind("exit=");
+  return pos == std::string::npos ? -1 : std::stoi(r.output.substr(pos + 5));
+}
+}  // namespace
+
+TEST_CASE("an interrupted and resumed run ends exactly like an uninterrupted one",
+          "[e2e][run][resume]") {
+  TempDir dir;
+  const std::string args = "run " + q(e2e::recipe("quickstart.toml")) + kLongRun;
+  auto full = fabric_exp(dir, args);
+  INFO(full.output);
+  REQUIRE(full.exit_code == 0);
+
+  const int code = interrupt_run(dir, args, SIGTERM);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  REQUIRE(code == 143);
+  const std::string killed = query_one(dir, "SELECT id FROM runs WHERE status = 'killed'");
+  REQUIRE_FALSE(killed.empty());
+  const std::string stopped_at = query_one(
+      dir, "SELECT max(step) FROM metrics WHERE run_id = " + q(killed) + " AND key = 'train/loss'");
+  CHECK(std::stoi(stopped_at) < 3300);  // it was stopped before the end (3378 steps)
+
+  auto resumed = fabric_exp(dir, "run --resume " + killed.substr(0, 4));
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(contains(resumed.output, "resumed from"));
+  CHECK(query_one(dir, "SELECT status FROM runs WHERE id = " + q(killed)) == "finished");
+
+  // Same metrics at every step, to the last bit, and no duplicated rows.
+  const std::string full_id = query_one(dir, "SELECT id FROM runs WHERE id != " + q(killed));
+  auto differing =
+      query(dir,
+            "SELECT a.key, a.step, a.value, b.value FROM metrics a JOIN metrics b "
+            "ON a.key = b.key AND a.step = b.step WHERE a.run_id = " +
+                q(full_id) + " AND b.run_id = " + q(killed) + " AND a.value != b.value");
+  CHECK(differing.empty());
+  CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(full_id)) ==
+        query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(killed)));
+  // And the same weights.
+  auto a = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(full_id)) +
+                         "/checkpoints/last.ckpt");
+  auto b = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(killed)) +
+                         "/checkpoints/last.ckpt");
+  REQUIRE(a.size() == b.size());
+  for (const auto& [k, t] : a) {
+    INFO(k);
+    CHECK(at::equal(t, b.at(k)));
+  }
+}
+
+TEST_CASE("Ctrl-C writes a checkpoint, records the run as killed and exits 130",
+          "[e2e][run][signal]") {
+  TempDir dir;
+  const int code =
+      interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGINT);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  REQUIRE(code == 130);
+  auto row = query(dir, "SELECT status, exit_code, error, run_dir FROM runs");
+  REQUIRE(row.size() == 1);
+  CHECK(row[0][0] == "killed");
+  CHECK(row[0][1] == "130");
+  CHECK(contains(row[0][2], "Interrupt"));
+  CHECK(fs::exists(row[0][3] + "/checkpoints/last.ckpt"));
+  CHECK(query_one(dir, "SELECT count(*) FROM artifacts WHERE path LIKE '%last.ckpt'") == "1");
+  CHECK(contains(test_support::read_file(dir.str("out.txt")),
+                 "resume with: fabric-exp run --resume"));
+}
+
+TEST_CASE("a missing data folder is a recipe error naming the key", "[e2e][run][errors]") {
+  TempDir dir;
+  auto r = fabric_exp(
+      dir, "run " + q(e2e::recipe("fashion_mnist_mlp.toml")) + " data.root=/nonexistent/fm");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "data.root"));
+  CHECK(contains(r.output, "/nonexistent/fm"));
+}
+
+TEST_CASE("corrupt and malformed data files name the file and what is wrong",
+          "[e2e][run][errors]") {
+  TempDir dir;
+  SECTION("a corrupt gzipped IDX file") {
+    fs::create_directories(dir.str("fm"));
+    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+      std::ofstream(dir.str("fm/") + f) << "\x1f\x8b\x08 this is not gzip data";
+    }
+    auto r = fabric_exp(
+        dir, "run " + q(e2e::recipe("fashion_mnist_mlp.toml")) + " data.root=" + dir.str("fm"));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, dir.str("fm") + "/train-images-idx3-ubyte.gz"));
+    CHECK(query_one(dir, "SELECT status FROM runs") == "failed");
+    CHECK(contains(query_one(dir, "SELECT error FROM runs"), "train-images-idx3-ubyte.gz"));
+  }
+  SECTION("a CSV file with a field that is not a number") {
+    std::ofstream(dir.str("d.csv")) << "a,b,label\n1,2,0\n3,x,1\n";
+    std::ofstream(dir.str("r.toml"))
+        << "[run]\nmax_epochs = 1\n[model]\nkind = \"mlp\"\n[optimizer]\nkind = \"sgd\"\n"
+        << "[data]\nkind = \"csv\"\npath = \"d.csv\"\ntarget = \"label\"\n";
+    auto r = fabric_exp(dir, "run r.toml");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "d.csv' line 3 column 2: 'x' is not a number"));
+  }
+}
+
+TEST_CASE("a layer that does not fit its input points at its line", "[e2e][run][errors]") {
+  TempDir dir;
+  std::ofstream(dir.str("seq.toml")) << "[run]\nmax_epochs = 1\n[model]\nkind = \"sequential\"\n"
+                                     << "[[model.layers]]\ntype = \"linear\"\nout = 16\n"
+                                     << "[[model.layers]]\ntype = \"relu\"\n"
+                                     << "[[model.layers]]\ntype = \"conv2d\"\nout = 4\n"
+                                     << "[optimizer]\nkind = \"sgd\"\n"
+                                     << "[data]\nkind = \"synthetic\"\nclasses = 4\n";
+  auto r = fabric_exp(dir, "run seq.toml");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.output, "seq.toml:10:"));
+  CHECK(contains(r.output,
+                 "model.layers[2] (conv2d) needs [channels, height, width] inputs; it gets samples "
+                 "of shape [16]"));
+}
+
+TEST_CASE("resuming what cannot be resumed says why", "[e2e][run][errors]") {
+  TempDir dir;
+  auto none = fabric_exp(dir, "run --resume zzzz");
+  CHECK(none.exit_code == 1);
+  CHECK(contains(none.output, "no run 'zzzz'"));
+  REQUIRE(
+      fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) + " run.max_epochs=1").exit_code ==
+      0);
+  auto done = fabric_exp(dir, "run --resume last");
+  CHECK(done.exit_code == 1);
+  CHECK(contains(done.output, "already finished"));
+}
