@@ -11,6 +11,7 @@ void add_version_command(CLI::App& app);
 void add_env_command(CLI::App& app);
 void add_recipe_commands(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_runs_commands(CLI::App& app);
 void register_action(CLI::App* sub, std::function<int()> action);
 int run_selected(CLI::App& app);
 

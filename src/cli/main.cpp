@@ -9,6 +9,7 @@
 #include "exp/recipe/recipe.hpp"
 #include "fabric/accelerators/accelerator.hpp"
 #include "fabric/error.hpp"
+#include "store/query.hpp"
 #include "store/sqlite.hpp"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   fabric::cli::add_env_command(app);
   fabric::cli::add_recipe_commands(app);
   fabric::cli::add_run_command(app);
+  fabric::cli::add_runs_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
     return fabric::cli::run_selected(app);
   } catch (const fabric::exp::RecipeError& e) {
     std::cerr << e.what();
+    return 2;
+  } catch (const fabric::store::QueryError& e) {
+    std::cerr << "fabric-exp: error: " << e.what() << "\n";
     return 2;
   } catch (const fabric::store::StoreError& e) {
     std::cerr << "fabric-exp: error: " << e.what() << "\n";

@@ -1,7 +1,11 @@
 #include "store/run_store.hpp"
 
 #include <openssl/evp.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
 
 #include <chrono>
 #include <cstdio>
@@ -403,18 +407,38 @@ std::vector<Artifact> RunStore::artifacts(const std::string& id) {
 }
 
 int RunStore::reap_stale(double timeout) {
-  int changed = 0;
-  db_->transaction([&] {
+  // A run on this host whose process is gone died without closing (kill -9, power loss of a
+  // child...); elsewhere only the heartbeat tells.
+  const std::string host = hostname();
+  std::vector<std::pair<std::string, std::string>> dead;  // id, why
+  {
+    auto st = db_->prepare("SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'");
     const double cutoff = now_seconds() - timeout;
+    while (st.step()) {
+      const int64_t pid = st.integer(2);
+      const double beat = st.real(3);
+      std::time_t t = std::time_t(beat);
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
+      if (st.text(1) == host && pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH) {
+        dead.emplace_back(
+            st.text(0), "process " + std::to_string(pid) + " is gone; no heartbeat since " + when);
+      } else if (beat < cutoff) {
+        dead.emplace_back(st.text(0), std::string("no heartbeat since ") + when);
+      }
+    }
+  }
+  if (dead.empty()) return 0;
+  db_->transaction([&] {
     auto st = db_->prepare(
-        "UPDATE runs SET status = 'failed', ended_at = heartbeat_at, "
-        "error = 'no heartbeat since ' || datetime(heartbeat_at, 'unixepoch') || ' UTC' "
-        "WHERE status = 'running' AND heartbeat_at < ?");
-    st.bind(1, cutoff);
-    st.run();
-    changed = sqlite3_changes(db_->handle());
+        "UPDATE runs SET status = 'failed', ended_at = heartbeat_at, error = ? "
+        "WHERE id = ? AND status = 'running'");
+    for (const auto& [id, why] : dead) {
+      st.bind_all({why, id});
+      st.run();
+    }
   });
-  return changed;
+  return int(dead.size());
 }
 
 void RunStore::delete_run(const std::string& id) {

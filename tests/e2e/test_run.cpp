@@ -226,3 +226,43 @@ TEST_CASE("resuming what cannot be resumed says why", "[e2e][run][errors]") {
   CHECK(done.exit_code == 1);
   CHECK(contains(done.output, "already finished"));
 }
+
+TEST_CASE("a TorchScript model exported from Python trains in C++ under its Python names",
+          "[e2e][run][torchscript]") {
+  auto python = test_support::python_with_torch();
+  if (!python) FABRIC_SKIP("no Python with torch");
+  TempDir dir;
+  auto exported = test_support::run_command(
+      *python + " " + q(std::string(FABRIC_SOURCE_DIR) + "/recipes/torchscript_export.py") + " " +
+      q(dir.str("mlp.pt")));
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  auto r = fabric_exp(
+      dir, "run " + q(e2e::recipe("torchscript.toml")) + " model.path=" + q(dir.str("mlp.pt")));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'val/accuracy'")) >
+        0.8);
+  auto weights =
+      model_tensors(query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt");
+  CHECK(weights.count("fc1.weight") == 1);
+  CHECK(weights.count("norm.bias") == 1);
+  CHECK(weights.size() == 6);
+}
+
+TEST_CASE("char_lm trains a transformer on a real text and reports perplexity", "[e2e][run][lm]") {
+  if (!fs::exists("/usr/share/common-licenses/GPL-3")) FABRIC_SKIP("no GPL-3 text");
+  TempDir dir;
+  auto r = fabric_exp(
+      dir, "run " + q(e2e::recipe("char_lm.toml")) + " run.max_steps=40 run.val_every_n_steps=40");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const double ppl =
+      std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'val/perplexity'"));
+  CHECK(ppl > 1.0);
+  CHECK(ppl < 40.0);  // uniform over bytes would be 256
+  CHECK(query_one(dir, "SELECT count(*) FROM metric_summary WHERE key = 'test/perplexity'") == "1");
+  CHECK(query_one(dir,
+                  "SELECT count(*) FROM metric_summary WHERE key = 'throughput/tokens_per_sec'") ==
+        "1");
+}

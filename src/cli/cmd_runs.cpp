@@ -1,0 +1,251 @@
+// Querying the run store: `runs`, `show`, `metrics`, `rm`.
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/table_output.hpp"
+#include "store/query.hpp"
+#include "store/run_store.hpp"
+
+namespace fabric::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string store_path(const std::string& given) {
+  return given.empty() ? store::default_store_path() : given;
+}
+
+/// Opens an existing store (a query never creates one) and marks dead runs as failed.
+std::unique_ptr<store::RunStore> open_store(const std::string& given) {
+  const std::string path = store_path(given);
+  if (!fs::exists(path)) {
+    throw store::StoreError("no run store at '" + path +
+                            "' (run a recipe first, or pass --store / set FABRIC_EXP_STORE)");
+  }
+  auto s = std::make_unique<store::RunStore>(path);
+  s->reap_stale();
+  return s;
+}
+
+std::string when(double seconds) {
+  if (seconds <= 0) return "";
+  std::time_t t = std::time_t(seconds);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+struct RunsArgs {
+  std::string where, order_by, columns, format = "table", store;
+  int64_t limit = 50;
+};
+
+int list_runs(const RunsArgs& a) {
+  auto s = open_store(a.store);
+  // Display columns: the essentials, then whatever the filter and ordering mention.
+  std::vector<std::string> names{"id", "name", "status"};
+  if (!a.columns.empty()) {
+    for (const auto& c : split_list(a.columns))
+      if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
+  } else {
+    names.insert(names.end(), {"created_at", "duration"});
+    for (const auto& text : {a.where, a.order_by}) {
+      if (text.empty()) continue;
+      for (const auto& c : store::referenced_columns(text))
+        if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
+    }
+  }
+  store::SqlFragment select{"SELECT ", {}};
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto col = store::compile_column(names[i], true);
+    if (names[i] == "created_at" || names[i] == "start_time" || names[i] == "end_time") {
+      col.sql = "datetime(" + col.sql + ", 'unixepoch', 'localtime')";
+    } else if (names[i] == "duration") {
+      col.sql = "round(" + col.sql + ", 1)";
+    }
+    select.sql += (i ? ", " : "") + col.sql;
+    select.values.insert(select.values.end(), col.values.begin(), col.values.end());
+  }
+  select.sql += " FROM runs";
+  if (!a.where.empty()) {
+    auto f = store::compile_filter(a.where);
+    select.sql += " WHERE " + f.sql;
+    select.values.insert(select.values.end(), f.values.begin(), f.values.end());
+  }
+  if (!a.order_by.empty()) {
+    auto o = store::compile_order(a.order_by);
+    select.sql += " ORDER BY " + o.sql + ", runs.created_at DESC";
+    select.values.insert(select.values.end(), o.values.begin(), o.values.end());
+  } else {
+    select.sql += " ORDER BY runs.created_at DESC";
+  }
+  select.sql += " LIMIT ?";
+  select.values.push_back(a.limit);
+  auto st = s->db().prepare(select.sql);
+  st.bind_all(select.values);
+  ResultTable table{names, {}};
+  while (st.step()) {
+    table.rows.emplace_back();
+    for (int i = 0; i < st.columns(); ++i) table.rows.back().push_back(st.value(i));
+  }
+  print_table(std::cout, table, a.format);
+  return 0;
+}
+
+int show_run(const std::string& ref, const std::string& store_arg) {
+  auto s = open_store(store_arg);
+  auto r = *s->get(s->resolve(ref));
+  std::cout << "run         " << r.id << "  " << r.name << "  (experiment " << r.experiment << ")\n"
+            << "status      " << r.status
+            << (r.exit_code ? "  exit " + std::to_string(*r.exit_code) : std::string()) << "\n";
+  if (!r.error.empty()) std::cout << "error       " << r.error << "\n";
+  std::cout << "started     " << when(r.started_at) << "\n";
+  if (r.ended_at > 0)
+    std::cout << "ended       " << when(r.ended_at) << "  (" << int64_t(r.ended_at - r.started_at)
+              << " s)\n";
+  std::cout << "seed        " << r.seed << "\n"
+            << "processes   " << r.world_size << " on " << r.host << " (pid " << r.pid << ")\n"
+            << "recipe      " << r.recipe_path << "\n"
+            << "overrides   " << r.overrides_json << "\n"
+            << "folder      " << r.run_dir << "\n";
+  if (!r.git_commit.empty())
+    std::cout << "git         " << r.git_commit << (r.git_dirty.value_or(0) ? " (dirty)" : "")
+              << "\n";
+  std::cout << "environment " << r.env_json << "\n";
+  auto tags = s->tags(r.id);
+  if (!tags.empty()) {
+    std::cout << "tags       ";
+    for (const auto& [k, v] : tags) std::cout << " " << k << "=" << v;
+    std::cout << "\n";
+  }
+  ResultTable metrics{{"metric", "last", "min", "max", "last_step", "count"}, {}};
+  for (const auto& m : s->summaries(r.id)) {
+    metrics.rows.push_back({m.key, m.last, m.min, m.max, m.last_step, m.count});
+  }
+  std::cout << "\n";
+  print_table(std::cout, metrics, "table");
+  auto artifacts = s->artifacts(r.id);
+  if (!artifacts.empty()) {
+    ResultTable art{{"artifact", "bytes", "sha256"}, {}};
+    for (const auto& a : artifacts) art.rows.push_back({a.path, a.size, a.sha256.substr(0, 16)});
+    std::cout << "\n";
+    print_table(std::cout, art, "table");
+  }
+  std::cout << "\n# resolved recipe\n" << r.resolved;
+  return 0;
+}
+
+int print_metrics(const std::string& ref, const std::vector<std::string>& keys,
+                  const std::string& format, const std::string& store_arg) {
+  auto s = open_store(store_arg);
+  const std::string id = s->resolve(ref);
+  ResultTable t{{"key", "step", "epoch", "value", "wall_time"}, {}};
+  for (const auto& p : s->metrics(id, keys))
+    t.rows.push_back({p.key, p.step, p.epoch, p.value, p.wall_time});
+  if (t.rows.empty() && !keys.empty()) {
+    std::string known;
+    for (const auto& m : s->summaries(id)) known += (known.empty() ? "" : ", ") + m.key;
+    throw store::StoreError("run " + id + " has none of those metrics (it has: " + known + ")");
+  }
+  print_table(std::cout, t, format);
+  return 0;
+}
+
+int remove_runs(const std::vector<std::string>& refs, bool yes, const std::string& store_arg) {
+  auto s = open_store(store_arg);
+  std::vector<store::RunRecord> runs;
+  for (const auto& ref : refs) runs.push_back(*s->get(s->resolve(ref)));
+  if (!yes) {
+    std::cout << "delete " << runs.size() << " run(s) and their folders?\n";
+    for (const auto& r : runs)
+      std::cout << "  " << r.id << "  " << r.name << "  " << r.run_dir << "\n";
+    std::cout << "[y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cout << "nothing deleted\n";
+      return 1;
+    }
+  }
+  for (const auto& r : runs) {
+    if (r.status == "running") {
+      throw store::StoreError("run " + r.id + " is still running (pid " + std::to_string(r.pid) +
+                              ")");
+    }
+    // Rows first: a folder without rows is an orphan `gc` finds; rows without a folder would lie.
+    s->delete_run(r.id);
+    std::error_code ec;
+    fs::remove_all(r.run_dir, ec);
+    std::cout << "deleted " << r.id << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_runs_commands(CLI::App& app) {
+  {
+    auto* sub = app.add_subcommand("runs", "List and filter past runs");
+    auto a = std::make_shared<RunsArgs>();
+    sub->add_option(
+        "--where", a->where,
+        "Filter, e.g. \"metrics.val/accuracy.max > 0.9 and params.optimizer.kind = 'adamw'\"");
+    sub->add_option("--order-by", a->order_by,
+                    "Order, e.g. \"metrics.val/loss.min, created_at desc\"");
+    sub->add_option("--limit", a->limit, "At most this many runs (default 50)");
+    sub->add_option("--columns", a->columns,
+                    "Comma-separated columns to show after id, name, status");
+    sub->add_option("--format", a->format, "table, csv or json")
+        ->check(CLI::IsMember({"table", "csv", "json"}));
+    sub->add_option("--store", a->store,
+                    "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+    register_action(sub, [a] { return list_runs(*a); });
+  }
+  {
+    auto* sub = app.add_subcommand("show", "Show one run: recipe, environment, metrics, artifacts");
+    auto ref = std::make_shared<std::string>();
+    auto store_arg = std::make_shared<std::string>();
+    sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
+    sub->add_option("--store", *store_arg, "Run store");
+    register_action(sub, [ref, store_arg] { return show_run(*ref, *store_arg); });
+  }
+  {
+    auto* sub = app.add_subcommand("metrics", "Print a run's metric values");
+    auto ref = std::make_shared<std::string>();
+    auto keys = std::make_shared<std::vector<std::string>>();
+    auto format = std::make_shared<std::string>("table");
+    auto store_arg = std::make_shared<std::string>();
+    sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
+    sub->add_option("keys", *keys, "Metric keys (default: all)");
+    sub->add_option("--format", *format, "table, csv or json")
+        ->check(CLI::IsMember({"table", "csv", "json"}));
+    sub->add_option("--store", *store_arg, "Run store");
+    register_action(sub, [=] { return print_metrics(*ref, *keys, *format, *store_arg); });
+  }
+  {
+    auto* sub = app.add_subcommand("rm", "Delete runs and their folders");
+    auto refs = std::make_shared<std::vector<std::string>>();
+    auto yes = std::make_shared<bool>(false);
+    auto store_arg = std::make_shared<std::string>();
+    sub->add_option("runs", *refs, "Run ids, prefixes or 'last'")->required();
+    sub->add_flag("--yes,-y", *yes, "Do not ask");
+    sub->add_option("--store", *store_arg, "Run store");
+    register_action(sub, [=] { return remove_runs(*refs, *yes, *store_arg); });
+  }
+}
+
+}  // namespace fabric::cli

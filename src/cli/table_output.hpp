@@ -1,0 +1,21 @@
+// Printing query results as an aligned table, CSV (RFC 4180) or JSON (an array of objects).
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "store/sqlite.hpp"
+
+namespace fabric::cli {
+
+struct ResultTable {
+  std::vector<std::string> headers;
+  std::vector<std::vector<store::SqlValue>> rows;
+};
+
+/// "table", "csv" or "json"; throws std::invalid_argument otherwise.
+void print_table(std::ostream& out, const ResultTable& table, const std::string& format);
+std::string format_value(const store::SqlValue& value);
+
+}  // namespace fabric::cli

@@ -1,0 +1,401 @@
+#include "store/query.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+
+namespace fabric::store {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string render(const std::string& text, size_t column, const std::string& message) {
+  return "--where: " + message + " (column " + std::to_string(column) + ")\n  " + text + "\n  " +
+         std::string(column > 0 ? column - 1 : 0, ' ') + "^";
+}
+
+// ---- columns ------------------------------------------------------------------------------------
+
+const std::map<std::string, std::string>& run_columns() {
+  static const std::map<std::string, std::string> c{
+      {"id", "runs.id"},
+      {"name", "runs.name"},
+      {"experiment", "runs.experiment"},
+      {"status", "runs.status"},
+      {"created_at", "runs.created_at"},
+      {"start_time", "runs.started_at"},
+      {"started_at", "runs.started_at"},
+      {"end_time", "runs.ended_at"},
+      {"ended_at", "runs.ended_at"},
+      {"duration", "(coalesce(runs.ended_at, runs.heartbeat_at) - runs.started_at)"},
+      {"seed", "runs.seed"},
+      {"world_size", "runs.world_size"},
+      {"exit_code", "runs.exit_code"},
+      {"error", "runs.error"},
+      {"git_commit", "runs.git_commit"},
+      {"git_dirty", "runs.git_dirty"},
+      {"host", "runs.host"},
+      {"pid", "runs.pid"},
+      {"run_dir", "runs.run_dir"},
+      {"parent", "runs.parent"},
+      {"recipe_path", "runs.recipe_path"},
+      {"resolved_hash", "runs.resolved_hash"},
+  };
+  return c;
+}
+
+const std::vector<std::string> kAggregates{"last",     "min",      "max",  "last_step",
+                                           "min_step", "max_step", "count"};
+
+std::optional<SqlFragment> column_sql(const std::string& name, bool numeric_params) {
+  auto dot = name.find('.');
+  const std::string prefix = dot == std::string::npos ? "" : name.substr(0, dot);
+  const std::string rest = dot == std::string::npos ? "" : name.substr(dot + 1);
+  if (prefix.empty() || prefix == "attributes") {
+    auto it = run_columns().find(prefix.empty() ? name : rest);
+    if (it == run_columns().end()) return std::nullopt;
+    return SqlFragment{it->second, {}};
+  }
+  if (rest.empty()) return std::nullopt;
+  if (prefix == "params") {
+    return SqlFragment{std::string("(SELECT ") +
+                           (numeric_params ? "coalesce(value_num, value)" : "value") +
+                           " FROM params WHERE params.run_id = runs.id AND params.key = ?)",
+                       {rest}};
+  }
+  if (prefix == "tags") {
+    return SqlFragment{"(SELECT value FROM tags WHERE tags.run_id = runs.id AND tags.key = ?)",
+                       {rest}};
+  }
+  if (prefix == "metrics") {
+    std::string key = rest, aggregate = "last";
+    if (auto last_dot = rest.rfind('.'); last_dot != std::string::npos) {
+      const std::string tail = rest.substr(last_dot + 1);
+      if (std::find(kAggregates.begin(), kAggregates.end(), tail) != kAggregates.end()) {
+        key = rest.substr(0, last_dot);
+        aggregate = tail;
+      }
+    }
+    // `aggregate` is one of our own names, never user text.
+    return SqlFragment{"(SELECT " + aggregate +
+                           " FROM metric_summary WHERE metric_summary.run_id = runs.id AND "
+                           "metric_summary.key = ?)",
+                       {key}};
+  }
+  return std::nullopt;
+}
+
+// ---- tokens -------------------------------------------------------------------------------------
+
+struct Token {
+  enum Kind { Ident, Number, String, Op, LParen, RParen, Comma, End } kind;
+  std::string text;
+  size_t column;  // 1-based
+};
+
+std::vector<Token> tokenize(const std::string& s) {
+  std::vector<Token> out;
+  size_t i = 0;
+  auto fail = [&](size_t at, const std::string& msg) { throw QueryError(s, at + 1, msg); };
+  while (i < s.size()) {
+    const char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '(' || c == ')' || c == ',') {
+      out.push_back({c == '('   ? Token::LParen
+                     : c == ')' ? Token::RParen
+                                : Token::Comma,
+                     std::string(1, c), i + 1});
+      ++i;
+    } else if (c == '\'' || c == '"') {
+      const size_t start = i++;
+      std::string value;
+      while (true) {
+        if (i >= s.size()) fail(start, "unterminated string");
+        if (s[i] == c) {
+          if (i + 1 < s.size() && s[i + 1] == c) {  // '' inside a string is one quote
+            value += c;
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        value += s[i++];
+      }
+      out.push_back({Token::String, value, start + 1});
+    } else if (std::isdigit(static_cast<unsigned char>(c)) ||
+               ((c == '-' || c == '.') && i + 1 < s.size() &&
+                std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+      const size_t start = i;
+      size_t used = 0;
+      try {
+        std::stod(s.substr(i), &used);
+      } catch (...) {
+        fail(i, "malformed number");
+      }
+      i += used;
+      if (i < s.size() && (std::isalpha(static_cast<unsigned char>(s[i])) || s[i] == '_'))
+        fail(start, "malformed number");
+      out.push_back({Token::Number, s.substr(start, used), start + 1});
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '`') {
+      const size_t start = i;
+      std::string name;
+      while (i < s.size()) {
+        if (s[i] == '`') {  // `a key with spaces`
+          auto close = s.find('`', i + 1);
+          if (close == std::string::npos) fail(i, "unterminated `quoted` name");
+          name += s.substr(i + 1, close - i - 1);
+          i = close + 1;
+        } else if (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == '.' ||
+                   s[i] == '/' || s[i] == '-') {
+          name += s[i++];
+        } else {
+          break;
+        }
+      }
+      out.push_back({Token::Ident, name, start + 1});
+    } else {
+      static const std::vector<std::string> ops{"<=", ">=", "!=", "<>", "==", "=", "<", ">"};
+      bool matched = false;
+      for (const auto& op : ops) {
+        if (s.compare(i, op.size(), op) == 0) {
+          out.push_back({Token::Op, op, i + 1});
+          i += op.size();
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) fail(i, std::string("unexpected character '") + c + "'");
+    }
+  }
+  out.push_back({Token::End, "", s.size() + 1});
+  return out;
+}
+
+// ---- parser -------------------------------------------------------------------------------------
+
+class Parser {
+ public:
+  explicit Parser(const std::string& text) : text_(text), tokens_(tokenize(text)) {}
+
+  SqlFragment filter() {
+    auto e = or_expr();
+    if (peek().kind != Token::End) fail(peek(), "unexpected '" + peek().text + "'");
+    return e;
+  }
+
+  SqlFragment order() {
+    SqlFragment out;
+    while (true) {
+      const Token& t = next();
+      if (t.kind != Token::Ident) fail(t, "expected a column to order by");
+      auto col = column(t, true);
+      append(out, col.sql, col.values);
+      if (peek().kind == Token::Ident && (keyword(peek(), "asc") || keyword(peek(), "desc"))) {
+        out.sql += keyword(next(), "desc") ? " DESC" : " ASC";
+      }
+      if (peek().kind == Token::End) break;
+      if (next().kind != Token::Comma) fail(tokens_[pos_ - 1], "expected ',' between order terms");
+      out.sql += ", ";
+    }
+    return out;
+  }
+
+  std::vector<std::string> columns() {
+    std::vector<std::string> out;
+    for (const auto& t : tokens_) {
+      if (t.kind != Token::Ident) continue;
+      const std::string k = lower(t.text);
+      if (k == "and" || k == "or" || k == "not" || k == "in" || k == "like" || k == "is" ||
+          k == "null" || k == "asc" || k == "desc")
+        continue;
+      if (std::find(out.begin(), out.end(), t.text) == out.end()) out.push_back(t.text);
+    }
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail(const Token& t, const std::string& msg) {
+    throw QueryError(text_, t.column, t.kind == Token::End ? msg + " at the end" : msg);
+  }
+  const Token& peek() const { return tokens_[pos_]; }
+  const Token& next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
+  static bool keyword(const Token& t, const char* word) {
+    return t.kind == Token::Ident && lower(t.text) == word;
+  }
+  static void append(SqlFragment& out, const std::string& sql,
+                     const std::vector<SqlValue>& values) {
+    out.sql += sql;
+    out.values.insert(out.values.end(), values.begin(), values.end());
+  }
+
+  SqlFragment column(const Token& t, bool numeric) {
+    auto c = column_sql(t.text, numeric);
+    if (!c) {
+      fail(t, "unknown column '" + t.text +
+                  "' (use params.KEY, metrics.KEY[.last|.min|.max|...], tags.KEY, or a run "
+                  "attribute such as "
+                  "status, name, experiment, created_at, duration)");
+    }
+    return *c;
+  }
+
+  SqlFragment or_expr() {
+    auto left = and_expr();
+    while (keyword(peek(), "or")) {
+      next();
+      auto right = and_expr();
+      SqlFragment e{"(" + left.sql + " OR " + right.sql + ")", left.values};
+      e.values.insert(e.values.end(), right.values.begin(), right.values.end());
+      left = e;
+    }
+    return left;
+  }
+  SqlFragment and_expr() {
+    auto left = not_expr();
+    while (keyword(peek(), "and")) {
+      next();
+      auto right = not_expr();
+      SqlFragment e{"(" + left.sql + " AND " + right.sql + ")", left.values};
+      e.values.insert(e.values.end(), right.values.begin(), right.values.end());
+      left = e;
+    }
+    return left;
+  }
+  SqlFragment not_expr() {
+    if (keyword(peek(), "not")) {
+      next();
+      auto inner = not_expr();
+      return {"(NOT coalesce(" + inner.sql + ", 0))", inner.values};
+    }
+    if (peek().kind == Token::LParen) {
+      next();
+      auto inner = or_expr();
+      if (peek().kind != Token::RParen) fail(peek(), "expected ')'");
+      next();
+      return inner;
+    }
+    return comparison();
+  }
+
+  /// A literal as a bound value; numbers bind as numbers.
+  SqlValue literal(const Token& t) {
+    if (t.kind == Token::Number) return std::stod(t.text);
+    if (t.kind == Token::String) return t.text;
+    fail(t, "expected a value (a number or a 'quoted string')");
+  }
+
+  SqlFragment operand(const Token& t, bool numeric) {
+    if (t.kind == Token::Ident) return column(t, numeric);
+    return {"?", {literal(t)}};
+  }
+
+  SqlFragment comparison() {
+    const Token& left_tok = next();
+    if (left_tok.kind != Token::Ident && left_tok.kind != Token::Number &&
+        left_tok.kind != Token::String) {
+      fail(left_tok, left_tok.kind == Token::End
+                         ? "expected a condition"
+                         : "expected a column or a value, not '" + left_tok.text + "'");
+    }
+    bool negated = false;
+    if (keyword(peek(), "not")) {
+      next();
+      negated = true;
+      if (!keyword(peek(), "in") && !keyword(peek(), "like"))
+        fail(peek(), "expected 'in' or 'like' after 'not'");
+    }
+    const Token& op = next();
+    if (keyword(op, "is")) {
+      bool is_not = false;
+      if (keyword(peek(), "not")) {
+        next();
+        is_not = true;
+      }
+      if (!keyword(next(), "null")) fail(tokens_[pos_ - 1], "expected 'null' after 'is'");
+      auto left = operand(left_tok, true);
+      return {"(" + left.sql + (is_not ? " IS NOT NULL)" : " IS NULL)"), left.values};
+    }
+    if (keyword(op, "in")) {
+      if (next().kind != Token::LParen) fail(tokens_[pos_ - 1], "expected '(' after 'in'");
+      std::vector<SqlValue> items;
+      bool numeric = false;
+      while (true) {
+        const Token& v = next();
+        items.push_back(literal(v));
+        numeric = numeric || v.kind == Token::Number;
+        const Token& sep = next();
+        if (sep.kind == Token::RParen) break;
+        if (sep.kind != Token::Comma) fail(sep, "expected ',' or ')' in the list");
+      }
+      auto left = operand(left_tok, numeric);
+      SqlFragment e{"(" + left.sql + (negated ? " NOT IN (" : " IN ("), left.values};
+      for (size_t i = 0; i < items.size(); ++i) e.sql += i ? ", ?" : "?";
+      e.sql += "))";
+      e.values.insert(e.values.end(), items.begin(), items.end());
+      return e;
+    }
+    if (keyword(op, "like")) {
+      const Token& pattern = next();
+      if (pattern.kind != Token::String) fail(pattern, "expected a 'quoted pattern' after 'like'");
+      auto left = operand(left_tok, false);
+      SqlFragment e{"(" + left.sql + (negated ? " NOT LIKE ?)" : " LIKE ?)"), left.values};
+      e.values.push_back(pattern.text);
+      return e;
+    }
+    if (op.kind != Token::Op) {
+      fail(op,
+           op.kind == Token::End
+               ? "expected an operator (=, !=, <, <=, >, >=, in, like, is)"
+               : "expected an operator (=, !=, <, <=, >, >=, in, like, is), not '" + op.text + "'");
+    }
+    const Token& right_tok = next();
+    if (right_tok.kind != Token::Ident && right_tok.kind != Token::Number &&
+        right_tok.kind != Token::String) {
+      fail(right_tok, "expected a column or a value after '" + op.text + "'");
+    }
+    // A parameter compared with a number compares its numeric shadow.
+    const bool numeric = left_tok.kind == Token::Number || right_tok.kind == Token::Number ||
+                         (left_tok.kind == Token::Ident && right_tok.kind == Token::Ident);
+    auto left = operand(left_tok, numeric);
+    auto right = operand(right_tok, numeric);
+    const std::string sql_op = op.text == "==" ? "=" : op.text == "<>" ? "!=" : op.text;
+    SqlFragment e{"(" + left.sql + " " + sql_op + " " + right.sql + ")", left.values};
+    e.values.insert(e.values.end(), right.values.begin(), right.values.end());
+    return e;
+  }
+
+  std::string text_;
+  std::vector<Token> tokens_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+QueryError::QueryError(const std::string& text, size_t column, const std::string& message)
+    : std::runtime_error(render(text, column, message)), column_(column), message_(message) {}
+
+SqlFragment compile_column(const std::string& name, bool numeric_params) {
+  auto c = column_sql(name, numeric_params);
+  if (!c) throw QueryError(name, 1, "unknown column '" + name + "'");
+  return *c;
+}
+
+SqlFragment compile_filter(const std::string& text) {
+  return Parser(text).filter();
+}
+SqlFragment compile_order(const std::string& text) {
+  return Parser(text).order();
+}
+std::vector<std::string> referenced_columns(const std::string& text) {
+  return Parser(text).columns();
+}
+
+}  // namespace fabric::store

@@ -1,0 +1,49 @@
+// The filter language of `fabric-exp runs --where`: MLflow's prefixes (params., metrics., tags.,
+// attributes.) plus what its users ask for: or, not, parentheses, in, like, is null, numeric
+// comparison of parameters, and metric aggregates (metrics.val/acc.max).
+//
+//   metrics.val/accuracy.max > 0.9 and (params.optimizer.kind = 'adamw' or params.optimizer.lr >=
+//   1e-3)
+//     and status in ('finished')
+//
+// It compiles to SQL over the store's tables with every user value bound as a parameter: no user
+// text is ever pasted into SQL (column names are mapped to our own SQL, never copied).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "store/sqlite.hpp"
+
+namespace fabric::store {
+
+/// A malformed expression: `column` is 1-based within `text`.
+class QueryError : public std::runtime_error {
+ public:
+  QueryError(const std::string& text, size_t column, const std::string& message);
+  size_t column() const { return column_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  size_t column_;
+  std::string message_;
+};
+
+/// SQL text with its bound values.
+struct SqlFragment {
+  std::string sql;
+  std::vector<SqlValue> values;
+};
+
+/// A column reference, as used by --where, --order-by and --columns: "status", "params.x.y",
+/// "metrics.val/loss.min", "tags.note". Throws QueryError for an unknown name.
+SqlFragment compile_column(const std::string& name, bool numeric_params = true);
+/// A --where expression -> a boolean SQL expression over `runs`.
+SqlFragment compile_filter(const std::string& text);
+/// A --order-by list ("metrics.val/loss.min, created_at desc") -> SQL ORDER BY terms.
+SqlFragment compile_order(const std::string& text);
+/// Column names an expression refers to (to show them in the listing).
+std::vector<std::string> referenced_columns(const std::string& text);
+
+}  // namespace fabric::store

@@ -1,0 +1,36 @@
+// The shipped Fashion-MNIST recipes on Debian's real data. The CNN recipe (8 epochs, ~2.5 min on 2
+// cores) is run by tools/bench/recipes instead, which prints its accuracy and wall time.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "e2e/run_helpers.hpp"
+
+using e2e::fabric_exp;
+using e2e::q;
+using e2e::query_one;
+
+TEST_CASE("fashion_mnist_mlp reaches the benchmark table's MLP accuracy", "[e2e][recipes]") {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    FABRIC_SKIP("dataset-fashion-mnist missing");
+  test_support::TempDir dir;
+  auto r = fabric_exp(dir, "run " + q(e2e::recipe("fashion_mnist_mlp.toml")));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'test/accuracy'")) >=
+        0.88);
+  // The checkpoint callback keeps the best epoch by val/accuracy next to last.ckpt.
+  CHECK(query_one(dir, "SELECT count(*) FROM artifacts WHERE path LIKE '%epoch=%'") == "1");
+}
+
+TEST_CASE("fashion_mnist_ddp trains on two CPU processes", "[e2e][recipes][ddp]") {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+    FABRIC_SKIP("dataset-fashion-mnist missing");
+  test_support::TempDir dir;
+  auto r = fabric_exp(dir, "run " + q(e2e::recipe("fashion_mnist_ddp.toml")) + " run.max_epochs=2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT world_size FROM runs") == "2");
+  CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'test/accuracy'")) >=
+        0.83);
+}
