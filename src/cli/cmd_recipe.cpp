@@ -7,6 +7,7 @@
 #include "exp/params/schema.hpp"
 #include "exp/recipe/recipe.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "store/schema.hpp"
 
 namespace fabric::cli {
 
@@ -76,11 +77,17 @@ void add_recipe_commands(CLI::App& app) {
     });
   }
   {
-    auto* sub =
-        app.add_subcommand("schema", "Write the recipe JSON Schema (schemas/recipe.schema.json)");
+    auto* sub = app.add_subcommand("schema",
+                                   "Write the recipe JSON Schema (schemas/recipe.schema.json) or, "
+                                   "with --store, the store schema");
     auto out = std::make_shared<std::string>();
+    auto store_schema = std::make_shared<bool>(false);
     sub->add_option("--out", *out, "Write here instead of stdout");
-    register_action(sub, [out] { return write_or_print(exp::recipe_schema_json(), *out); });
+    sub->add_flag("--store", *store_schema,
+                  "The run store's SQL schema instead (schemas/store.sql)");
+    register_action(sub, [out, store_schema] {
+      return write_or_print(*store_schema ? store::schema_sql() : exp::recipe_schema_json(), *out);
+    });
   }
   {
     auto* sub = app.add_subcommand("docs", "Print the recipe reference, or one table or component");

@@ -15,6 +15,7 @@ void add_run_command(CLI::App& app) {
   sub->add_option("--store", request->store,
                   "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
   sub->add_option("--tag", request->tags, "Tag the run: key=value (repeatable)");
+  sub->add_option("--note", request->note, "A free-text note stored with the run");
   register_action(sub, [request] {
     if (request->recipe.empty() && request->resume.empty()) {
       std::cerr << "fabric-exp run: give a recipe file, or --resume RUN\n";

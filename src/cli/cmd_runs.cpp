@@ -5,7 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/table_output.hpp"
-#include "store/query.hpp"
+#include "store/run_query.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {
@@ -56,53 +56,8 @@ struct RunsArgs {
 
 int list_runs(const RunsArgs& a) {
   auto s = open_store(a.store);
-  // Display columns: the essentials, then whatever the filter and ordering mention.
-  std::vector<std::string> names{"id", "name", "status"};
-  if (!a.columns.empty()) {
-    for (const auto& c : split_list(a.columns))
-      if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
-  } else {
-    names.insert(names.end(), {"created_at", "duration"});
-    for (const auto& text : {a.where, a.order_by}) {
-      if (text.empty()) continue;
-      for (const auto& c : store::referenced_columns(text))
-        if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
-    }
-  }
-  store::SqlFragment select{"SELECT ", {}};
-  for (size_t i = 0; i < names.size(); ++i) {
-    auto col = store::compile_column(names[i], true);
-    if (names[i] == "created_at" || names[i] == "start_time" || names[i] == "end_time") {
-      col.sql = "datetime(" + col.sql + ", 'unixepoch', 'localtime')";
-    } else if (names[i] == "duration") {
-      col.sql = "round(" + col.sql + ", 1)";
-    }
-    select.sql += (i ? ", " : "") + col.sql;
-    select.values.insert(select.values.end(), col.values.begin(), col.values.end());
-  }
-  select.sql += " FROM runs";
-  if (!a.where.empty()) {
-    auto f = store::compile_filter(a.where);
-    select.sql += " WHERE " + f.sql;
-    select.values.insert(select.values.end(), f.values.begin(), f.values.end());
-  }
-  if (!a.order_by.empty()) {
-    auto o = store::compile_order(a.order_by);
-    select.sql += " ORDER BY " + o.sql + ", runs.created_at DESC";
-    select.values.insert(select.values.end(), o.values.begin(), o.values.end());
-  } else {
-    select.sql += " ORDER BY runs.created_at DESC";
-  }
-  select.sql += " LIMIT ?";
-  select.values.push_back(a.limit);
-  auto st = s->db().prepare(select.sql);
-  st.bind_all(select.values);
-  ResultTable table{names, {}};
-  while (st.step()) {
-    table.rows.emplace_back();
-    for (int i = 0; i < st.columns(); ++i) table.rows.back().push_back(st.value(i));
-  }
-  print_table(std::cout, table, a.format);
+  auto result = store::select_runs(*s, {a.where, a.order_by, split_list(a.columns), a.limit});
+  print_table(std::cout, {result.headers, result.rows}, a.format);
   return 0;
 }
 
@@ -113,6 +68,7 @@ int show_run(const std::string& ref, const std::string& store_arg) {
             << "status      " << r.status
             << (r.exit_code ? "  exit " + std::to_string(*r.exit_code) : std::string()) << "\n";
   if (!r.error.empty()) std::cout << "error       " << r.error << "\n";
+  if (!r.note.empty()) std::cout << "note        " << r.note << "\n";
   std::cout << "started     " << when(r.started_at) << "\n";
   if (r.ended_at > 0)
     std::cout << "ended       " << when(r.ended_at) << "  (" << int64_t(r.ended_at - r.started_at)

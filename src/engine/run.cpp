@@ -167,6 +167,7 @@ int run_recipe(const RunRequest& request) {
       nr.params = exp::flatten(resolved);
       nr.env = environment_facts();
       nr.seed = seed;
+      nr.note = request.note;
       nr.runs_root = run_table["output_dir"].value_or(std::string("runs"));
       auto git = git_state(fs::absolute(recipe_path).parent_path().string());
       nr.git_commit = git.commit;

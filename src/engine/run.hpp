@@ -14,6 +14,7 @@ struct RunRequest {
   std::string store;                   // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
   std::string resume;                  // a run id, prefix or "last" ("" : a new run)
   std::vector<std::string> tags;       // key=value
+  std::string note;
 };
 
 int run_recipe(const RunRequest& request);

@@ -46,6 +46,7 @@ const std::map<std::string, std::string>& run_columns() {
       {"parent", "runs.parent"},
       {"recipe_path", "runs.recipe_path"},
       {"resolved_hash", "runs.resolved_hash"},
+      {"note", "runs.note"},
   };
   return c;
 }

@@ -175,8 +175,8 @@ std::string RunStore::create_run(const NewRun& run) {
     db_->prepare(
            "INSERT INTO runs (id, name, experiment, status, created_at, started_at, heartbeat_at, "
            "recipe_path, recipe_text, overrides, resolved, resolved_hash, seed, git_commit, "
-           "git_dirty, host, pid, world_size, env, run_dir, parent) "
-           "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+           "git_dirty, host, pid, world_size, env, run_dir, parent, note) "
+           "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         .bind_all({id,
                    run.name,
                    run.experiment,
@@ -196,7 +196,8 @@ std::string RunStore::create_run(const NewRun& run) {
                    run.world_size,
                    env,
                    dir,
-                   run.parent.empty() ? SqlValue{} : SqlValue{run.parent}})
+                   run.parent.empty() ? SqlValue{} : SqlValue{run.parent},
+                   run.note.empty() ? SqlValue{} : SqlValue{run.note}})
         .run();
     auto param =
         db_->prepare("INSERT INTO params (run_id, key, value, value_num) VALUES (?,?,?,?)");
@@ -331,7 +332,7 @@ std::optional<RunRecord> RunStore::get(const std::string& id) {
       "coalesce(overrides,'[]'), coalesce(env,'{}'), coalesce(git_commit,''), coalesce(host,''), "
       "coalesce(parent,''), exit_code, git_dirty, created_at, coalesce(started_at,0), "
       "coalesce(ended_at,0), coalesce(heartbeat_at,0), coalesce(seed,0), coalesce(pid,0), "
-      "coalesce(world_size,1) FROM runs WHERE id = ?");
+      "coalesce(world_size,1), coalesce(note,'') FROM runs WHERE id = ?");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   RunRecord r;
@@ -349,6 +350,7 @@ std::optional<RunRecord> RunStore::get(const std::string& id) {
   r.seed = st.integer(21);
   r.pid = st.integer(22);
   r.world_size = st.integer(23);
+  r.note = st.text(24);
   return r;
 }
 

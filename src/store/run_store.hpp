@@ -31,12 +31,13 @@ struct NewRun {
   std::optional<bool> git_dirty;
   std::string runs_root;  // the run's folder is <runs_root>/<name>-<id>
   std::string parent;     // the run this one reruns, or its sweep
+  std::string note;
 };
 
 struct RunRecord {
   std::string id, name, experiment, status, run_dir, error;
   std::string recipe_path, recipe_text, resolved, resolved_hash, overrides_json, env_json;
-  std::string git_commit, host, parent;
+  std::string git_commit, host, parent, note;
   std::optional<int64_t> exit_code, git_dirty;
   double created_at = 0, started_at = 0, ended_at = 0, heartbeat_at = 0;
   int64_t seed = 0, pid = 0, world_size = 1;

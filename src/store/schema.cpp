@@ -74,6 +74,10 @@ CREATE TABLE artifacts (
   PRIMARY KEY (run_id, path)
 );
 )sql",
+      // 2: a free-text note per run (`fabric-exp run --note`), as MLflow's run description.
+      R"sql(
+ALTER TABLE runs ADD COLUMN note TEXT;
+)sql",
   };
   return m;
 }

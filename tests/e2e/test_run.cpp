@@ -266,3 +266,84 @@ TEST_CASE("char_lm trains a transformer on a real text and reports perplexity", 
                   "SELECT count(*) FROM metric_summary WHERE key = 'throughput/tokens_per_sec'") ==
         "1");
 }
+
+TEST_CASE("a kill -9'd run is listed as failed, and resumes from its last checkpoint",
+          "[e2e][run][kill9]") {
+  TempDir dir;
+  const int code =
+      interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGKILL);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  REQUIRE(code == 137);
+  CHECK(query_one(dir, "SELECT status FROM runs") == "running");  // nobody closed it...
+  auto listed = fabric_exp(dir, "runs --format csv --columns error");
+  INFO(listed.output);
+  CHECK(contains(listed.output, ",failed,"));  // ...but it is shown as failed
+  CHECK(contains(listed.output, "is gone; no heartbeat since"));
+  CHECK(query_one(dir, "SELECT status FROM runs") == "failed");
+}
+
+TEST_CASE("runs, show, metrics and rm on recorded runs", "[e2e][query]") {
+  TempDir dir;
+  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
+                              " run.max_epochs=1 --tag team=vision")
+              .exit_code == 0);
+  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
+                              " run.max_epochs=1 optimizer.lr=0.01 --note 'higher lr'")
+              .exit_code == 0);
+  const std::string first = query_one(dir, "SELECT id FROM runs WHERE note IS NULL");
+  const std::string second = query_one(dir, "SELECT id FROM runs WHERE note IS NOT NULL");
+
+  auto filtered = fabric_exp(
+      dir, "runs --where \"params.optimizer.lr > 5e-3 and status = 'finished'\" --format csv");
+  INFO(filtered.output);
+  CHECK(filtered.exit_code == 0);
+  CHECK(contains(filtered.output, second));
+  CHECK_FALSE(contains(filtered.output, first));
+  CHECK(contains(filtered.output, "params.optimizer.lr"));  // filtered-on columns are shown
+
+  auto bad = fabric_exp(dir, "runs --where \"params.optimizer.lr >\"");
+  CHECK(bad.exit_code == 2);
+  CHECK(contains(bad.output, "column 22"));
+
+  auto show = fabric_exp(dir, "show " + first.substr(0, 5));
+  INFO(show.output);
+  CHECK(show.exit_code == 0);
+  CHECK(contains(show.output, "team=vision"));
+  CHECK(contains(show.output, "val/accuracy"));
+  CHECK(contains(show.output, "last.ckpt"));
+  CHECK(contains(show.output, "# resolved recipe"));
+
+  // CSV and JSON outputs load in Python's own modules.
+  auto python = test_support::python_with_torch();
+  if (python) {
+    auto csv = fabric_exp(dir, "metrics last val/loss train/loss --format csv > m.csv");
+    REQUIRE(csv.exit_code == 0);
+    auto parsed = test_support::run_command(
+        "cd " + q(dir.str()) + " && " + *python +
+        " -c \"import csv; rows = list(csv.DictReader(open('m.csv'))); "
+        "assert {r['key'] for r in rows} == {'val/loss', 'train/loss'}, rows; print(len(rows))\"");
+    INFO(parsed.output);
+    CHECK(parsed.exit_code == 0);
+    auto json =
+        fabric_exp(dir, "runs --format json --columns note,metrics.val/accuracy.max > r.json");
+    REQUIRE(json.exit_code == 0);
+    auto loaded = test_support::run_command(
+        "cd " + q(dir.str()) + " && " + *python +
+        " -c \"import json; runs = json.load(open('r.json')); assert len(runs) == 2; "
+        "assert runs[0]['note'] == 'higher lr'; assert 0 < runs[0]['metrics.val/accuracy.max'] <= "
+        "1; print('ok')\"");
+    INFO(loaded.output);
+    CHECK(loaded.exit_code == 0);
+  }
+
+  const std::string folder = query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(first));
+  REQUIRE(fs::exists(folder));
+  auto refused = fabric_exp(dir, "rm " + first + " < /dev/null");
+  CHECK(refused.exit_code == 1);
+  CHECK(fs::exists(folder));
+  auto removed = fabric_exp(dir, "rm --yes " + first);
+  CHECK(removed.exit_code == 0);
+  CHECK_FALSE(fs::exists(folder));
+  CHECK(query_one(dir, "SELECT count(*) FROM runs") == "1");
+  CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(first)) == "0");
+}

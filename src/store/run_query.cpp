@@ -1,0 +1,59 @@
+#include "store/run_query.hpp"
+
+#include <algorithm>
+
+#include "store/query.hpp"
+
+namespace fabric::store {
+
+QueryResult select_runs(RunStore& store, const RunQuery& q) {
+  std::vector<std::string> names{"id", "name", "status"};
+  auto add = [&](const std::string& c) {
+    if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
+  };
+  if (!q.columns.empty()) {
+    for (const auto& c : q.columns) add(c);
+  } else {
+    add("created_at");
+    add("duration");
+    for (const auto& text : {q.where, q.order_by}) {
+      if (!text.empty())
+        for (const auto& c : referenced_columns(text)) add(c);
+    }
+  }
+  SqlFragment select{"SELECT ", {}};
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto col = compile_column(names[i], true);
+    if (names[i] == "created_at" || names[i] == "start_time" || names[i] == "end_time") {
+      col.sql = "datetime(" + col.sql + ", 'unixepoch', 'localtime')";
+    } else if (names[i] == "duration") {
+      col.sql = "round(" + col.sql + ", 1)";
+    }
+    select.sql += (i ? ", " : "") + col.sql;
+    select.values.insert(select.values.end(), col.values.begin(), col.values.end());
+  }
+  select.sql += " FROM runs";
+  if (!q.where.empty()) {
+    auto f = compile_filter(q.where);
+    select.sql += " WHERE " + f.sql;
+    select.values.insert(select.values.end(), f.values.begin(), f.values.end());
+  }
+  select.sql += " ORDER BY ";
+  if (!q.order_by.empty()) {
+    auto o = compile_order(q.order_by);
+    select.sql += o.sql + ", ";
+    select.values.insert(select.values.end(), o.values.begin(), o.values.end());
+  }
+  select.sql += "runs.created_at DESC, runs.rowid DESC LIMIT ?";
+  select.values.push_back(q.limit);
+  auto st = store.db().prepare(select.sql);
+  st.bind_all(select.values);
+  QueryResult result{names, {}};
+  while (st.step()) {
+    result.rows.emplace_back();
+    for (int i = 0; i < st.columns(); ++i) result.rows.back().push_back(st.value(i));
+  }
+  return result;
+}
+
+}  // namespace fabric::store

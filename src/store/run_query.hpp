@@ -1,0 +1,26 @@
+// The query behind `fabric-exp runs`: which runs (--where), in what order (--order-by), how many
+// (--limit), and which columns: the essentials, then those the user names or filters on.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/run_store.hpp"
+
+namespace fabric::store {
+
+struct RunQuery {
+  std::string where, order_by;
+  std::vector<std::string> columns;  // empty: id, name, status, created_at, duration + referenced
+  int64_t limit = 50;
+};
+
+struct QueryResult {
+  std::vector<std::string> headers;
+  std::vector<std::vector<SqlValue>> rows;
+};
+
+/// Throws QueryError for a malformed expression or an unknown column.
+QueryResult select_runs(RunStore& store, const RunQuery& query);
+
+}  // namespace fabric::store

@@ -1,0 +1,40 @@
+// One writer process of the concurrency test: creates a run in the store and logs `steps` steps
+// of `keys` metrics through the background MetricWriter, as a training run does.
+//   store_writer STORE STEPS KEYS
+#include <cstdlib>
+#include <iostream>
+
+#include "store/metric_writer.hpp"
+#include "store/run_store.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 4) return 2;
+  const std::string path = argv[1];
+  const int steps = std::atoi(argv[2]), keys = std::atoi(argv[3]);
+  try {
+    std::string id;
+    {
+      fabric::store::RunStore store(path);
+      fabric::store::NewRun run;
+      run.name = "writer";
+      run.experiment = "concurrency";
+      run.runs_root = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                      "/store-writer-runs";
+      run.params = {{"writer.steps", argv[2]}};
+      id = store.create_run(run);
+      fabric::store::MetricWriter writer(path, id, /*flush_seconds=*/0.01);
+      for (int s = 0; s < steps; ++s) {
+        for (int k = 0; k < keys; ++k) writer.add({"m" + std::to_string(k), s, 0, double(s), 0.0});
+        // Many short transactions, so that the writers really contend for the lock.
+        if (s % 20 == 19) writer.flush();
+      }
+      writer.close();
+      store.finish_run(id, "finished", 0);
+    }
+    std::cout << id << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "store_writer: " << e.what() << "\n";
+    return 1;
+  }
+}

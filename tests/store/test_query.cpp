@@ -1,0 +1,142 @@
+// The --where / --order-by language on a real SQLite store.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "store/query.hpp"
+#include "store/run_query.hpp"
+#include "support/helpers.hpp"
+
+using namespace fabric::store;
+
+namespace {
+
+/// Three runs with known parameters, metrics and tags.
+struct Fixture {
+  test_support::TempDir dir;
+  RunStore store{dir.str("store.db")};
+  std::string a, b, c;
+  Fixture() {
+    auto make = [&](const std::string& name, const std::string& kind, const std::string& lr,
+                    std::map<std::string, std::string> tags, std::vector<double> acc) {
+      NewRun r;
+      r.name = name;
+      r.experiment = "grammar";
+      r.runs_root = dir.str("runs");
+      r.params = {{"optimizer.kind", kind}, {"optimizer.lr", lr}, {"model.hidden", "[ 64, 64 ]"}};
+      r.tags = std::move(tags);
+      auto id = store.create_run(r);
+      std::vector<MetricPoint> points;
+      for (size_t i = 0; i < acc.size(); ++i)
+        points.push_back({"val/acc", int64_t(i), 0, acc[i], 0});
+      store.log_metrics(id, points);
+      return id;
+    };
+    // lr "10" > "9" numerically but not as text: comparisons must use the numeric shadow.
+    a = make("alpha", "adamw", "10", {{"team", "vision"}}, {0.5, 0.95, 0.9});
+    b = make("beta", "sgd", "9", {{"team", "nlp"}, {"note", "it's fine"}}, {0.6, 0.7});
+    c = make("gamma", "adamw", "0.001", {}, {0.99});
+    store.finish_run(a, "finished", 0);
+    store.finish_run(b, "failed", 1, "boom");
+  }
+  std::vector<std::string> ids(const std::string& where, const std::string& order = "name") {
+    auto result = select_runs(store, {where, order, {"id"}, 100});
+    std::vector<std::string> out;
+    for (const auto& row : result.rows) out.push_back(std::get<std::string>(row[0]));
+    return out;
+  }
+};
+
+size_t error_column(const std::string& where) {
+  try {
+    compile_filter(where);
+  } catch (const QueryError& e) {
+    return e.column();
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("every operator", "[store][query]") {
+  Fixture f;
+  using V = std::vector<std::string>;
+  CHECK(f.ids("params.optimizer.kind = 'adamw'") == V{f.a, f.c});
+  CHECK(f.ids("params.optimizer.kind == 'sgd'") == V{f.b});
+  CHECK(f.ids("params.optimizer.kind != 'sgd'") == V{f.a, f.c});
+  CHECK(f.ids("params.optimizer.kind <> 'sgd'") == V{f.a, f.c});
+  CHECK(f.ids("params.optimizer.lr > 9") == V{f.a});
+  CHECK(f.ids("params.optimizer.lr >= 9") == V{f.a, f.b});
+  CHECK(f.ids("params.optimizer.lr < 9") == V{f.c});
+  CHECK(f.ids("params.optimizer.lr <= 1e-3") == V{f.c});
+  CHECK(f.ids("status in ('finished', 'failed')") == V{f.a, f.b});
+  CHECK(f.ids("status not in ('finished')") == V{f.b, f.c});
+  CHECK(f.ids("params.optimizer.lr in (9, 10)") == V{f.a, f.b});
+  CHECK(f.ids("name like 'g%'") == V{f.c});
+  CHECK(f.ids("name not like '%a'") == V{});
+  CHECK(f.ids("tags.team is null") == V{f.c});
+  CHECK(f.ids("tags.team is not null") == V{f.a, f.b});
+  CHECK(f.ids("not status = 'running'") == V{f.a, f.b});
+  CHECK(f.ids("error = 'boom'") == V{f.b});
+  CHECK(f.ids("attributes.name = 'beta'") == V{f.b});
+}
+
+TEST_CASE("metric aggregates", "[store][query]") {
+  Fixture f;
+  using V = std::vector<std::string>;
+  CHECK(f.ids("metrics.val/acc > 0.8") == V{f.a, f.c});  // last: 0.9, 0.7, 0.99
+  CHECK(f.ids("metrics.val/acc.last > 0.8") == V{f.a, f.c});
+  CHECK(f.ids("metrics.val/acc.max >= 0.95") == V{f.a, f.c});
+  CHECK(f.ids("metrics.val/acc.min < 0.55") == V{f.a});
+  CHECK(f.ids("metrics.val/acc.max_step = 1") == V{f.a, f.b});
+  CHECK(f.ids("metrics.val/acc.count = 2") == V{f.b});
+  CHECK(f.ids("metrics.missing > 0") == V{});
+  CHECK(f.ids("", "metrics.val/acc.max desc") == V{f.c, f.a, f.b});
+  CHECK(f.ids("", "params.optimizer.lr") == V{f.c, f.b, f.a});  // numeric order
+}
+
+TEST_CASE("precedence: not binds tighter than and, and tighter than or", "[store][query]") {
+  Fixture f;
+  using V = std::vector<std::string>;
+  // a or (b and c): beta is sgd (no), gamma is adamw with no team.
+  CHECK(f.ids("name = 'beta' or params.optimizer.kind = 'adamw' and tags.team is null") ==
+        V{f.b, f.c});
+  CHECK(f.ids("(name = 'beta' or params.optimizer.kind = 'adamw') and tags.team is null") ==
+        V{f.c});
+  CHECK(f.ids("not name = 'alpha' and not name = 'beta'") == V{f.c});
+  CHECK(f.ids("not (name = 'alpha' or name = 'beta')") == V{f.c});
+  CHECK(f.ids("metrics.val/acc.max > 0.9 and (params.optimizer.kind = 'adamw' or "
+              "params.optimizer.lr >= 1e-3) "
+              "and status in ('finished')") == V{f.a});
+}
+
+TEST_CASE("user text stays literal: injection attempts match nothing and change nothing",
+          "[store][query]") {
+  Fixture f;
+  CHECK(f.ids("name = 'x'' OR 1=1 --'").empty());
+  CHECK(f.ids("name = 'alpha''; DROP TABLE runs; --'").empty());
+  CHECK(f.ids("tags.`note` = 'it''s fine'") == std::vector<std::string>{f.b});
+  CHECK(f.ids("tags.`x') OR 1=1 --` = 'a'").empty());
+  CHECK(f.ids("params.`optimizer.kind' OR '1'='1` = 'adamw'").empty());
+  CHECK(f.ids("").size() == 3);  // the runs table is intact
+}
+
+TEST_CASE("malformed expressions point at the offending column", "[store][query]") {
+  CHECK(error_column("status = 'finished") == 10);
+  CHECK(error_column("bogus = 1") == 1);
+  CHECK(error_column("status = ") == 10);
+  CHECK(error_column("status = 'a' and") == 17);
+  CHECK(error_column("(status = 'a'") == 14);
+  CHECK(error_column("status ~ 'a'") == 8);
+  CHECK(error_column("status in 'a'") == 11);
+  CHECK(error_column("status = 'a' status") == 14);
+  CHECK(error_column("params.lr > 1e-3x") == 13);
+  CHECK(error_column("name like 5") == 11);
+  try {
+    compile_filter("status = 'a' nonsense");
+    FAIL("no error");
+  } catch (const QueryError& e) {
+    CHECK(std::string(e.what()).find("status = 'a' nonsense\n               ^") !=
+          std::string::npos);
+  }
+}

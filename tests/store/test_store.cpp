@@ -1,0 +1,163 @@
+// The run store as processes use it: migration, several writers at once, dead runs, resumes.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "store/run_store.hpp"
+#include "store/schema.hpp"
+#include "support/helpers.hpp"
+
+using namespace fabric::store;
+namespace fs = std::filesystem;
+
+TEST_CASE("opening a version-1 store migrates it and keeps its runs", "[store][migration]") {
+  test_support::TempDir dir;
+  const std::string path = dir.str("old.db");
+  {
+    // A store as fabric-exp wrote it before migration 2.
+    Database db(path);
+    db.exec(migrations()[0]);
+    db.exec("PRAGMA user_version = 1");
+    db.exec(
+        "INSERT INTO runs (id, name, experiment, status, created_at) VALUES ('oldrun12', 'old', "
+        "'e', "
+        "'finished', 1.0)");
+    db.exec("INSERT INTO metrics VALUES ('oldrun12', 'loss', 3, 0, 0.5, 1.0)");
+  }
+  RunStore store(path);
+  CHECK(store.schema_version() == current_schema_version());
+  CHECK(current_schema_version() == 2);
+  auto run = store.get("oldrun12");
+  REQUIRE(run);
+  CHECK(run->name == "old");
+  CHECK(run->note.empty());
+  CHECK(store.metrics("oldrun12", {}).size() == 1);
+  // New runs use the new column.
+  NewRun r;
+  r.name = "new";
+  r.runs_root = dir.str("runs");
+  r.note = "after migration";
+  CHECK(store.get(store.create_run(r))->note == "after migration");
+  // A store newer than this binary is refused rather than misread.
+  Database(path).exec("PRAGMA user_version = 99");
+  CHECK_THROWS_WITH(RunStore(path), Catch::Contains("newer than this fabric-exp"));
+}
+
+TEST_CASE("the checked-in schema is the one the code creates", "[store][schema]") {
+  CHECK(test_support::read_file(std::string(FABRIC_SOURCE_DIR) + "/schemas/store.sql") ==
+        schema_sql());
+}
+
+TEST_CASE("four processes writing metrics to one store at once lose no row",
+          "[store][concurrency]") {
+  test_support::TempDir dir;
+  const std::string writer = (test_support::exe_dir() / "store_writer").string();
+  const std::string store = dir.str("shared.db");
+  std::string script = "export TMPDIR=" + dir.str() + "\n";
+  for (int i = 0; i < 4; ++i)
+    script += writer + " " + store + " 2000 5 > " + dir.str("w" + std::to_string(i)) + " 2>&1 &\n";
+  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  std::ofstream(dir.str("run.sh")) << script;
+  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  for (int i = 0; i < 4; ++i) INFO(test_support::read_file(dir.str("w" + std::to_string(i))));
+  REQUIRE(r.exit_code == 0);
+  RunStore s(store);
+  auto rows =
+      s.db().prepare("SELECT run_id, count(*), count(DISTINCT key) FROM metrics GROUP BY run_id");
+  int runs = 0;
+  while (rows.step()) {
+    ++runs;
+    CHECK(rows.integer(1) == 10000);
+    CHECK(rows.integer(2) == 5);
+  }
+  CHECK(runs == 4);
+  auto summary =
+      s.db().prepare("SELECT count(*) FROM metric_summary WHERE last = 1999 AND count = 2000");
+  summary.step();
+  CHECK(summary.integer(0) == 20);
+}
+
+TEST_CASE("replayed steps of a resumed run overwrite instead of duplicating", "[store][resume]") {
+  test_support::TempDir dir;
+  RunStore s(dir.str("s.db"));
+  NewRun r;
+  r.name = "resumed";
+  r.runs_root = dir.str("runs");
+  auto id = s.create_run(r);
+  s.log_metrics(id, {{"loss", 1, 0, 3.0, 0}, {"loss", 2, 0, 2.0, 0}, {"loss", 3, 0, 9.0, 0}});
+  // The run died after step 3 and resumed from a checkpoint at step 2: steps 3.. are replayed.
+  s.log_metrics(id, {{"loss", 3, 0, 1.5, 0}, {"loss", 4, 0, 1.0, 0}});
+  auto points = s.metrics(id, {"loss"});
+  REQUIRE(points.size() == 4);
+  CHECK(points[2].value == 1.5);
+  auto summary = s.summaries(id);
+  REQUIRE(summary.size() == 1);
+  CHECK(summary[0].max == 3.0);  // the overwritten 9.0 is gone from the summary too
+  CHECK(summary[0].last == 1.0);
+  CHECK(summary[0].count == 4);
+}
+
+TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
+  test_support::TempDir dir;
+  RunStore s(dir.str("s.db"));
+  NewRun r;
+  r.name = "dead";
+  r.runs_root = dir.str("runs");
+  auto id = s.create_run(r);
+  // Pretend it ran in a process that has exited: a child that is already gone.
+  auto child = test_support::run_command("sh -c 'echo $$'");
+  s.db()
+      .prepare("UPDATE runs SET pid = ? WHERE id = ?")
+      .bind_all({int64_t(std::stoll(child.output)), id})
+      .run();
+  CHECK(s.reap_stale() == 1);
+  auto run = s.get(id);
+  CHECK(run->status == "failed");
+  CHECK_THAT(run->error, Catch::Contains("is gone; no heartbeat since"));
+  // On another host only the heartbeat tells: stale after the timeout.
+  auto other = s.create_run(r);
+  s.db()
+      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - 500 WHERE id = ?")
+      .bind(1, other)
+      .run();
+  CHECK(s.reap_stale(120) == 1);
+  CHECK(s.get(other)->error.rfind("no heartbeat since", 0) == 0);
+  // A live run (this process) is left alone.
+  auto live = s.create_run(r);
+  CHECK(s.reap_stale(120) == 0);
+  CHECK(s.get(live)->status == "running");
+}
+
+TEST_CASE("run ids: unique prefixes resolve, ambiguous ones are refused, last is the newest",
+          "[store][ids]") {
+  test_support::TempDir dir;
+  RunStore s(dir.str("s.db"));
+  NewRun r;
+  r.name = "x";
+  r.runs_root = dir.str("runs");
+  std::set<std::string> ids;
+  std::string newest;
+  for (int i = 0; i < 40; ++i) ids.insert(newest = s.create_run(r));
+  CHECK(ids.size() == 40);
+  CHECK(s.resolve("last") == newest);
+  for (const auto& id : ids) {
+    CHECK(id.size() == 8);
+    CHECK(s.resolve(id) == id);
+    // The shortest prefix no other id shares resolves to it.
+    for (size_t n = 1; n <= 8; ++n) {
+      const std::string prefix = id.substr(0, n);
+      int sharing = 0;
+      for (const auto& other : ids) sharing += other.rfind(prefix, 0) == 0;
+      if (sharing == 1) {
+        CHECK(s.resolve(prefix) == id);
+        break;
+      }
+      CHECK_THROWS_WITH(s.resolve(prefix), Catch::Contains("ambiguous"));
+    }
+  }
+  CHECK_THROWS_WITH(s.resolve("zzzzzzzzz"), Catch::Contains("no run 'zzzzzzzzz'"));
+}
