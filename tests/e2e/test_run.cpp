@@ -347,3 +347,32 @@ TEST_CASE("runs, show, metrics and rm on recorded runs", "[e2e][query]") {
   CHECK(query_one(dir, "SELECT count(*) FROM runs") == "1");
   CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(first)) == "0");
 }
+
+TEST_CASE("csv and tensorboard loggers, lr_monitor and early stopping from a recipe",
+          "[e2e][run][loggers]") {
+  TempDir dir;
+  std::ofstream(dir.str("r.toml"))
+      << "extends = \"" << e2e::recipe("quickstart.toml") << "\"\n"
+      << "[run]\nmax_epochs = 30\nlog_every_n_steps = 5\n"
+      << "[scheduler]\nkind = \"cosine\"\n"
+      << "[[callbacks]]\nkind = \"lr_monitor\"\n"
+      << "[[callbacks]]\nkind = \"early_stopping\"\nmonitor = \"val/loss\"\npatience = 1\n"
+      << "[[loggers]]\nkind = \"csv\"\n[[loggers]]\nkind = \"tensorboard\"\n";
+  auto r = fabric_exp(dir, "run r.toml");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(contains(r.output, "stopped: early stopping: val/loss did not improve"));
+  const std::string run_dir = query_one(dir, "SELECT run_dir FROM runs");
+  const std::string csv = test_support::read_file(run_dir + "/csv/metrics.csv");
+  CHECK(contains(csv, "lr"));
+  CHECK(contains(csv, "val/loss"));
+  bool events = false;
+  for (const auto& e : fs::directory_iterator(run_dir + "/tensorboard"))
+    events = events || e.path().filename().string().rfind("events.out.tfevents", 0) == 0;
+  CHECK(events);
+  // The cosine schedule's rates reached the store through lr_monitor, falling.
+  auto lrs = query(dir, "SELECT value FROM metrics WHERE key = 'lr' ORDER BY step");
+  REQUIRE(lrs.size() > 2);
+  CHECK(std::stod(lrs.back()[0]) < std::stod(lrs.front()[0]));
+  CHECK(std::stoi(query_one(dir, "SELECT max(value) FROM metrics WHERE key = 'epoch'")) < 29);
+}

@@ -1,0 +1,179 @@
+// The engine's components on their own: schedules, models, optimizer groups, losses and metrics,
+// built from recipes with every default filled in (as `fabric-exp run` builds them).
+#include <torch/torch.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "engine/callbacks.hpp"
+#include "engine/models.hpp"
+#include "engine/objectives.hpp"
+#include "engine/optim.hpp"
+#include "exp/recipe/recipe.hpp"
+
+using namespace fabric::engine;
+
+namespace {
+
+/// A recipe's resolved table (defaults filled) from TOML text.
+toml::table resolved(const std::string& text) {
+  auto parsed = toml::parse(std::string_view(text), std::string_view("test.toml"));
+  return fabric::exp::with_defaults(parsed);
+}
+
+const toml::table& sub(const toml::table& t, const char* key) {
+  return *t[key].as_table();
+}
+
+double lr_at(const std::string& scheduler, int64_t step, int64_t total = 100, int64_t epoch = 0) {
+  auto t = resolved("[scheduler]\n" + scheduler);
+  Schedule s(Params(sub(t, "scheduler"), "scheduler"), total, 10);
+  return s.lr(1.0, step, epoch);
+}
+
+}  // namespace
+
+TEST_CASE("schedules are functions of the step", "[engine][schedule]") {
+  CHECK(lr_at("kind = \"constant\"", 50) == 1.0);
+  CHECK(lr_at("kind = \"step\"\nstep_size = 10\ngamma = 0.5", 25) == Approx(0.25));
+  CHECK(lr_at("kind = \"multistep\"\nmilestones = [10, 30]\ngamma = 0.1", 30) == Approx(0.01));
+  CHECK(lr_at("kind = \"exponential\"\ngamma = 0.9", 2) == Approx(0.81));
+  CHECK(lr_at("kind = \"cosine\"", 0) == Approx(1.0));
+  CHECK(lr_at("kind = \"cosine\"", 50) == Approx(0.5));
+  CHECK(lr_at("kind = \"cosine\"", 100) == Approx(0.0).margin(1e-12));
+  CHECK(lr_at("kind = \"linear\"\nstart_factor = 1.0\nend_factor = 0.1", 100) == Approx(0.1));
+  // One-cycle: starts at max_lr / 25, peaks at max_lr after pct_start of the run, ends near zero.
+  CHECK(lr_at("kind = \"one_cycle\"\nmax_lr = 0.5", 0) == Approx(0.02));
+  CHECK(lr_at("kind = \"one_cycle\"\nmax_lr = 0.5", 30) == Approx(0.5));
+  CHECK(lr_at("kind = \"one_cycle\"\nmax_lr = 0.5", 100) < 1e-5);
+  // Warm-up ramps linearly, then the schedule runs over the remaining steps.
+  CHECK(lr_at("kind = \"cosine\"\nwarmup_steps = 9", 0) == Approx(0.1));
+  CHECK(lr_at("kind = \"cosine\"\nwarmup_steps = 9", 4) == Approx(0.5));
+  CHECK(lr_at("kind = \"cosine\"\nwarmup_steps = 10", 10) == Approx(1.0));
+  // Per-epoch schedules ignore the step.
+  CHECK(lr_at("kind = \"step\"\ninterval = \"epoch\"\nstep_size = 2\ngamma = 0.1", 99, 100, 3) ==
+        Approx(0.1));
+}
+
+TEST_CASE("apply sets every group from the rates it was bound to", "[engine][schedule]") {
+  auto t = resolved("[scheduler]\nkind = \"step\"\nstep_size = 1\ngamma = 0.5\n");
+  torch::nn::Linear lin(2, 2);
+  torch::optim::SGD sgd(lin->parameters(), 0.4);
+  Schedule s(Params(sub(t, "scheduler"), "scheduler"), 10, 1);
+  CHECK_THROWS(s.apply(sgd, 0, 0));
+  s.bind(sgd);
+  s.apply(sgd, 3, 0);
+  CHECK(group_lr(sgd.param_groups()[0]) == Approx(0.05));
+  s.apply(sgd, 1, 0);  // from the bound base, not from the current rate
+  CHECK(group_lr(sgd.param_groups()[0]) == Approx(0.2));
+}
+
+TEST_CASE("no_decay_bias_norm puts biases and norm scales in a group without weight decay",
+          "[engine][optim]") {
+  auto t = resolved(
+      "[optimizer]\nkind = \"adamw\"\nweight_decay = 0.1\nno_decay_bias_norm = true\n"
+      "[model]\nkind = \"mlp\"\nhidden = [8]\n");
+  DataInfo info{"classification", {4}, 3, 1};
+  Net net = build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 3);
+  auto opt = build_optimizer(Params(sub(t, "optimizer"), "optimizer"), *net);
+  REQUIRE(opt->param_groups().size() == 2);
+  CHECK(opt->param_groups()[0].params().size() == 2);  // the two weight matrices
+  CHECK(static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[0].options()).weight_decay() ==
+        0.1);
+  CHECK(static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[1].options()).weight_decay() ==
+        0.0);
+}
+
+TEST_CASE("every model kind maps its inputs to the outputs the data needs", "[engine][models]") {
+  torch::manual_seed(0);
+  auto check = [](const std::string& model, DataInfo info, std::vector<int64_t> input,
+                  std::vector<int64_t> out) {
+    auto t = resolved("[model]\n" + model);
+    Net net = build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 5);
+    auto x = info.task == "language_model" ? torch::randint(0, 256, input) : torch::randn(input);
+    INFO(model);
+    CHECK(net->forward(x).sizes().vec() == out);
+  };
+  check("kind = \"mlp\"", {"classification", {1, 28, 28}, 5, 1}, {3, 1, 28, 28}, {3, 5});
+  check("kind = \"cnn\"\nbatch_norm = true", {"classification", {1, 28, 28}, 5, 1}, {3, 1, 28, 28},
+        {3, 5});
+  check("kind = \"resnet\"\nblocks = [1, 1]\nchannels = [8, 16]",
+        {"classification", {3, 32, 32}, 5, 1}, {2, 3, 32, 32}, {2, 5});
+  check("kind = \"transformer_lm\"\nlayers = 1\nwidth = 32\nheads = 2\ncontext = 16",
+        {"language_model", {16}, 256, 1}, {2, 16}, {2, 16, 256});
+  check(
+      "kind = \"sequential\"\n[[model.layers]]\ntype = \"conv2d\"\nout = 4\n[[model.layers]]\ntype "
+      "= \"batchnorm\"\n"
+      "[[model.layers]]\ntype = \"relu\"\n[[model.layers]]\ntype = \"residual\"\n"
+      "layers = [{type = \"conv2d\", out = 4}, {type = \"relu\"}]\n[[model.layers]]\ntype = "
+      "\"maxpool2d\"\n"
+      "[[model.layers]]\ntype = \"avgpool\"\n[[model.layers]]\ntype = \"linear\"\nout = 5\n",
+      {"classification", {1, 8, 8}, 5, 1}, {2, 1, 8, 8}, {2, 5});
+  check(
+      "kind = \"sequential\"\n[[model.layers]]\ntype = \"embedding\"\ndim = "
+      "8\n[[model.layers]]\ntype = \"layernorm\"\n"
+      "[[model.layers]]\ntype = \"gelu\"\n[[model.layers]]\ntype = \"dropout\"\np = 0.1\n"
+      "[[model.layers]]\ntype = \"linear\"\nout = 5\n",
+      {"language_model", {6}, 256, 1}, {2, 6}, {2, 6, 5});
+}
+
+TEST_CASE("a transformer's heads must divide its width", "[engine][models]") {
+  auto t = resolved("[model]\nkind = \"transformer_lm\"\nwidth = 30\nheads = 4\n");
+  DataInfo info{"language_model", {16}, 256, 1};
+  CHECK_THROWS_WITH(build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 256),
+                    Catch::Contains("heads (4) must divide width (30)"));
+}
+
+TEST_CASE("metrics are sums reduced once: accuracy, top-k, mse, mae, perplexity",
+          "[engine][metrics]") {
+  auto t = resolved(
+      "[[metrics]]\nkind = \"accuracy\"\n[[metrics]]\nkind = \"top_k_accuracy\"\nk = 2\n"
+      "[[metrics]]\nkind = \"perplexity\"\n");
+  std::vector<Params> ms;
+  for (auto& m : *t["metrics"].as_array()) ms.emplace_back(*m.as_table(), "metrics");
+  DataInfo info{"classification", {2}, 3, 1};
+  auto loss_t = resolved("[loss]\nkind = \"cross_entropy\"\n");
+  auto loss = build_loss(Params(sub(loss_t, "loss"), "loss"), info);
+  MetricSet set(ms, loss, info);
+  auto logits = torch::tensor({{3.0, 2.0, 0.0}, {0.0, 1.0, 3.0}, {1.0, 3.0, 2.0}});
+  auto target = torch::tensor({0, 1, 2}, torch::kLong);
+  set.update(logits.slice(0, 0, 2), target.slice(0, 0, 2));  // two batches, one result
+  set.update(logits.slice(0, 2), target.slice(0, 2));
+  auto v = set.values(set.sums(), "val");
+  CHECK(v["val/accuracy"] == Approx(1.0 / 3));
+  CHECK(v["val/top_k_accuracy"] == Approx(1.0));  // every target is in its row's top two
+  const double ce = torch::nn::functional::cross_entropy(logits, target).item<double>();
+  CHECK(v["val/loss"] == Approx(ce));
+  CHECK(v["val/perplexity"] == Approx(std::exp(ce)));
+
+  DataInfo reg{"regression", {2}, 0, 1};
+  auto r = resolved("[[metrics]]\nkind = \"mse\"\n[[metrics]]\nkind = \"mae\"\n");
+  std::vector<Params> rms;
+  for (auto& m : *r["metrics"].as_array()) rms.emplace_back(*m.as_table(), "metrics");
+  auto mse_t = resolved("[loss]\nkind = \"mse\"\n");
+  MetricSet rset(rms, build_loss(Params(sub(mse_t, "loss"), "loss"), reg), reg);
+  rset.update(torch::tensor({{1.0}, {3.0}}), torch::tensor({{0.0}, {1.0}}));
+  auto rv = rset.values(rset.sums(), "test");
+  CHECK(rv["test/mse"] == Approx(2.5));
+  CHECK(rv["test/mae"] == Approx(1.5));
+  // A metric that does not fit the task says so.
+  CHECK_THROWS_WITH(MetricSet(ms, loss, reg), Catch::Contains("needs class targets"));
+}
+
+TEST_CASE("a user callback kind plugs into the registry", "[engine][callbacks]") {
+  struct Counter : EngineCallback {
+    int* calls;
+    explicit Counter(int* c) : calls(c) {
+      on("on_train_epoch_end", [this](const fabric::HookArgs&) { ++*calls; });
+    }
+  };
+  int calls = 0;
+  register_callback("counter", [&](const Params&) { return std::make_shared<Counter>(&calls); });
+  toml::table t{{"kind", "counter"}};
+  auto cb = build_callback(Params(t, "callbacks[0]"));
+  cb->invoke("on_train_epoch_end", {});
+  CHECK(calls == 1);
+  toml::table unknown{{"kind", "nope"}};
+  CHECK_THROWS_WITH(build_callback(Params(unknown, "callbacks[1]")),
+                    Catch::Contains("[callbacks[1]] kind 'nope'"));
+}
