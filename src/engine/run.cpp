@@ -216,15 +216,18 @@ int run_recipe(const RunRequest& request) {
           const auto* t = l.as_table();
           const std::string kind = (*t)["kind"].value_or(std::string());
           if (kind == "csv") {
-            options.loggers.push_back(std::make_shared<CSVLogger>(
-                CSVLoggerOptions{.root_dir = run_dir,
-                                 .name = "",
-                                 .version = std::string("csv"),
-                                 .flush_logs_every_n_steps =
-                                     (*t)["flush_logs_every_n_steps"].value_or(int64_t(100))}));
+            CSVLoggerOptions csv;
+            csv.root_dir = run_dir;
+            csv.name = "";
+            csv.version = std::string("csv");
+            csv.flush_logs_every_n_steps = (*t)["flush_logs_every_n_steps"].value_or(int64_t(100));
+            options.loggers.push_back(std::make_shared<CSVLogger>(csv));
           } else if (kind == "tensorboard") {
-            options.loggers.push_back(std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions{
-                .root_dir = run_dir, .name = "", .version = std::string("tensorboard")}));
+            TensorBoardLoggerOptions tb;
+            tb.root_dir = run_dir;
+            tb.name = "";
+            tb.version = std::string("tensorboard");
+            options.loggers.push_back(std::make_shared<TensorBoardLogger>(tb));
           }
         }
       }

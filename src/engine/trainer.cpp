@@ -304,11 +304,9 @@ FitResult Trainer::fit(const std::string& resume_from) {
       if (!boundary) continue;
 
       if (clip > 0) {
-        if (clip_by_value) {
-          fabric.clip_gradients(model, optimizer, {.clip_val = clip});
-        } else {
-          fabric.clip_gradients(model, optimizer, {.max_norm = clip});
-        }
+        ClipOptions clip_options;
+        (clip_by_value ? clip_options.clip_val : clip_options.max_norm) = clip;
+        fabric.clip_gradients(model, optimizer, clip_options);
       }
       schedule.apply(optimizer.optimizer(), loop.global_step, epoch);
       optimizer.step();
