@@ -1,6 +1,9 @@
 // Querying the run store: `runs`, `show`, `metrics`, `rm`.
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -151,9 +154,71 @@ int remove_runs(const std::vector<std::string>& refs, bool yes, const std::strin
   return 0;
 }
 
+/// Orphans: run folders no row points at, and artifact rows whose file is gone.
+int collect_garbage(bool yes, const std::string& store_arg) {
+  auto s = open_store(store_arg);
+  std::set<std::string> known_dirs, roots;
+  std::vector<std::pair<std::string, std::string>> missing_artifacts;  // run, path
+  {
+    auto st = s->db().prepare("SELECT run_dir FROM runs");
+    while (st.step()) {
+      known_dirs.insert(st.text(0));
+      roots.insert(fs::path(st.text(0)).parent_path().string());
+    }
+    auto art = s->db().prepare("SELECT run_id, path FROM artifacts");
+    while (art.step())
+      if (!fs::exists(art.text(1))) missing_artifacts.emplace_back(art.text(0), art.text(1));
+  }
+  std::vector<fs::path> orphans;
+  static const std::regex run_folder(".+-[23456789a-km-np-z]{8}");
+  for (const auto& root : roots) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+      if (!e.is_directory() || !std::regex_match(e.path().filename().string(), run_folder) ||
+          known_dirs.count(e.path().string()))
+        continue;
+      // Only folders this store created: others may belong to another store sharing runs/.
+      std::ifstream marker(e.path() / ".fabric-exp-store");
+      std::string owner;
+      std::getline(marker, owner);
+      if (owner == fs::absolute(s->path()).lexically_normal().string()) orphans.push_back(e.path());
+    }
+  }
+  for (const auto& o : orphans) std::cout << "orphan folder  " << o.string() << "\n";
+  for (const auto& [run, path] : missing_artifacts)
+    std::cout << "missing file   " << path << " (run " << run << ")\n";
+  if (orphans.empty() && missing_artifacts.empty()) {
+    std::cout << "nothing to collect\n";
+    return 0;
+  }
+  if (!yes) {
+    std::cout << "delete these folders and forget the missing files? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cout << "nothing deleted\n";
+      return 1;
+    }
+  }
+  for (const auto& o : orphans) fs::remove_all(o);
+  for (const auto& [run, path] : missing_artifacts) s->remove_artifact(run, path);
+  std::cout << "removed " << orphans.size() << " folder(s), " << missing_artifacts.size()
+            << " artifact row(s)\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_runs_commands(CLI::App& app) {
+  {
+    auto* sub = app.add_subcommand(
+        "gc", "Delete run folders no run points at; forget artifacts whose file is gone");
+    auto yes = std::make_shared<bool>(false);
+    auto store_arg = std::make_shared<std::string>();
+    sub->add_flag("--yes,-y", *yes, "Do not ask");
+    sub->add_option("--store", *store_arg, "Run store");
+    register_action(sub, [=] { return collect_garbage(*yes, *store_arg); });
+  }
   {
     auto* sub = app.add_subcommand("runs", "List and filter past runs");
     auto a = std::make_shared<RunsArgs>();

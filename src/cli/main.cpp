@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   fabric::cli::add_recipe_commands(app);
   fabric::cli::add_run_command(app);
   fabric::cli::add_runs_commands(app);
+  fabric::cli::add_compare_commands(app);
+  fabric::cli::add_rerun_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

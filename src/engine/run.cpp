@@ -145,6 +145,8 @@ int run_recipe(const RunRequest& request) {
   int64_t seed = 0;
   if (resumed) {
     seed = resumed->seed;
+  } else if (request.seed) {
+    seed = *request.seed;
   } else if (auto s = run_table["seed"].value<int64_t>()) {
     seed = *s;
   } else {
@@ -168,6 +170,7 @@ int run_recipe(const RunRequest& request) {
       nr.env = environment_facts();
       nr.seed = seed;
       nr.note = request.note;
+      nr.parent = request.parent;
       nr.runs_root = run_table["output_dir"].value_or(std::string("runs"));
       auto git = git_state(fs::absolute(recipe_path).parent_path().string());
       nr.git_commit = git.commit;

@@ -3,6 +3,8 @@
 // error (thrown as exp::RecipeError), 128+signal when interrupted (a checkpoint was written).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@ struct RunRequest {
   std::string resume;                  // a run id, prefix or "last" ("" : a new run)
   std::vector<std::string> tags;       // key=value
   std::string note;
+  std::string parent;           // the run this one reruns
+  std::optional<int64_t> seed;  // forces run.seed (rerun)
 };
 
 int run_recipe(const RunRequest& request);

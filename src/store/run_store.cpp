@@ -212,6 +212,10 @@ std::string RunStore::create_run(const NewRun& run) {
       tag.run();
     }
     fs::create_directories(dir);
+    // Names the store that owns the folder, so that `gc` never deletes another store's runs
+    // sharing the same runs/ folder.
+    std::ofstream(dir + "/.fabric-exp-store")
+        << fs::absolute(path()).lexically_normal().string() << "\n";
   });
   return id;
 }

@@ -376,3 +376,60 @@ TEST_CASE("csv and tensorboard loggers, lr_monitor and early stopping from a rec
   CHECK(std::stod(lrs.back()[0]) < std::stod(lrs.front()[0]));
   CHECK(std::stoi(query_one(dir, "SELECT max(value) FROM metrics WHERE key = 'epoch'")) < 29);
 }
+
+TEST_CASE("compare, plot, rerun and gc", "[e2e][query]") {
+  TempDir dir;
+  const std::string base = "run " + q(e2e::recipe("quickstart.toml")) + " run.max_epochs=1";
+  REQUIRE(fabric_exp(dir, base).exit_code == 0);
+  REQUIRE(fabric_exp(dir, base + " optimizer.lr=0.01").exit_code == 0);
+  auto ids = query(dir, "SELECT id FROM runs ORDER BY created_at");
+  const std::string a = ids[0][0], b = ids[1][0];
+
+  auto cmp = fabric_exp(dir, "compare " + a + " " + b);
+  INFO(cmp.output);
+  CHECK(cmp.exit_code == 0);
+  CHECK(contains(cmp.output, "optimizer.lr"));
+  CHECK_FALSE(contains(cmp.output, "optimizer.kind"));  // equal keys are not listed
+  CHECK(contains(cmp.output, "val/accuracy"));
+
+  auto chart = fabric_exp(dir, "plot " + a + " train/loss");
+  CHECK(chart.exit_code == 0);
+  CHECK(contains(chart.output, "train/loss"));
+  CHECK(contains(chart.output, "*"));
+  auto svg = fabric_exp(dir, "plot " + a + " " + b + " val/loss --out curves.svg");
+  CHECK(svg.exit_code == 0);
+  const std::string doc = test_support::read_file(dir.str("curves.svg"));
+  CHECK(doc.rfind("<svg", 0) == 0);
+  CHECK(contains(doc, "<polyline"));
+  CHECK(fabric_exp(dir, "plot " + a + " val/loss --out curves.png").exit_code == 1);
+  CHECK(fabric_exp(dir, "plot " + a + " nope").exit_code == 1);
+
+  // The same resolved recipe and seed give the same numbers; nothing drifted in between.
+  auto again = fabric_exp(dir, "rerun " + a);
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  CHECK(contains(again.output, "no drift"));
+  const std::string c = query_one(dir, "SELECT id FROM runs WHERE parent = " + q(a));
+  REQUIRE_FALSE(c.empty());
+  CHECK(query_one(
+            dir,
+            "SELECT count(*) FROM metrics x JOIN metrics y ON x.key = y.key AND x.step = y.step "
+            "WHERE x.run_id = " +
+                q(a) + " AND y.run_id = " + q(c) + " AND x.value != y.value") == "0");
+
+  // gc: a folder of this store without its row goes; another store's folder stays.
+  const std::string dir_b = query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(b));
+  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
+                              " run.max_epochs=1 --store other.db")
+              .exit_code == 0);
+  auto conn = test_support::run_command(
+      "sqlite3 " + q(dir.str("store.db")) +
+      " \"PRAGMA foreign_keys = ON; DELETE FROM runs WHERE id = '" + b + "'\"");
+  REQUIRE(conn.exit_code == 0);
+  auto gc = fabric_exp(dir, "gc --yes");
+  INFO(gc.output);
+  CHECK(gc.exit_code == 0);
+  CHECK_FALSE(fs::exists(dir_b));
+  CHECK(contains(gc.output, "removed 1 folder(s)"));
+  CHECK(fabric_exp(dir, "gc --yes").output.find("nothing to collect") != std::string::npos);
+}

@@ -61,6 +61,10 @@ TEST_CASE("the resolved recipe is valid TOML that resolves to itself", "[exp][re
   test_support::TempDir dir;
   for (const auto& entry : fs::directory_iterator("recipes")) {
     INFO(entry.path().string());
+    if (entry.path().extension() != ".toml") continue;
+    // Its model file is written by recipes/torchscript_export.py (the e2e test runs both).
+    if (entry.path().filename() == "torchscript.toml" && !fs::exists("recipes/torchscript_mlp.pt"))
+      continue;
     auto recipe = load_recipe(entry.path().string());
     for (bool defaults : {false, true}) {
       auto table = defaults ? fabric::exp::with_defaults(recipe.table) : recipe.table;
@@ -155,7 +159,7 @@ TEST_CASE("fabric-exp validate exits 2 on recipe errors and 0 on success", "[exp
   auto diff = test_support::run_command(
       bin + " config diff recipes/fashion_mnist_mlp.toml recipes/fashion_mnist_cnn.toml");
   CHECK(diff.output.find("model.kind: mlp -> cnn\n") != std::string::npos);
-  CHECK(diff.output.find("run.max_epochs: 10 -> 5\n") != std::string::npos);
+  CHECK(diff.output.find("run.max_epochs: 10 -> 8\n") != std::string::npos);
 }
 
 namespace {

@@ -1,0 +1,82 @@
+// `fabric-exp rerun RUN`: the recorded resolved recipe again, with the same seed, saying what
+// drifted since (fabric-exp, LibTorch, compiler, git commit of the recipe's folder).
+#include <filesystem>
+#include <iostream>
+#include <regex>
+
+#include "cli/commands.hpp"
+#include "engine/environment.hpp"
+#include "engine/run.hpp"
+#include "store/run_store.hpp"
+
+namespace fabric::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, std::string> parse_flat_json(const std::string& json) {
+  std::map<std::string, std::string> out;
+  static const std::regex pair("\"([^\"]*)\":\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), pair); it != std::sregex_iterator();
+       ++it)
+    out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+int rerun(const std::string& ref, const std::string& store_arg) {
+  const std::string path = store_arg.empty() ? store::default_store_path() : store_arg;
+  if (!fs::exists(path)) throw store::StoreError("no run store at '" + path + "'");
+  store::RunRecord run;
+  {
+    store::RunStore s(path);
+    run = *s.get(s.resolve(ref));
+  }
+  const std::string recipe = run.run_dir + "/recipe.toml";
+  if (!fs::exists(recipe)) {
+    throw store::StoreError("run " + run.id + ": its resolved recipe " + recipe + " is gone");
+  }
+  // What changed since the run was recorded.
+  auto then = parse_flat_json(run.env_json), now = engine::environment_facts();
+  int drift = 0;
+  for (const char* key : {"fabric_exp", "libtorch", "compiler", "cuda", "cuda_devices"}) {
+    if (then.count(key) && then[key] != now[key]) {
+      std::cout << "drift: " << key << " " << then[key] << " -> " << now[key] << "\n";
+      ++drift;
+    }
+  }
+  if (!run.git_commit.empty()) {
+    auto git = engine::git_state(fs::path(run.recipe_path).parent_path().string());
+    if (git.commit != run.git_commit) {
+      std::cout << "drift: git commit " << run.git_commit.substr(0, 12) << " -> "
+                << (git.commit.empty() ? "(no repository)" : git.commit.substr(0, 12)) << "\n";
+      ++drift;
+    } else if (git.dirty.value_or(false) != bool(run.git_dirty.value_or(0))) {
+      std::cout << "drift: the recipe's repository is "
+                << (git.dirty.value_or(false) ? "now" : "no longer") << " dirty\n";
+      ++drift;
+    }
+  }
+  if (drift == 0) std::cout << "no drift: same fabric-exp, LibTorch, compiler and commit\n";
+  engine::RunRequest request;
+  request.recipe = recipe;
+  request.store = path;
+  request.parent = run.id;
+  request.seed = run.seed;
+  request.note = "rerun of " + run.id;
+  return engine::run_recipe(request);
+}
+
+}  // namespace
+
+void add_rerun_command(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "rerun", "Run a recorded run's resolved recipe again, same seed; report drift");
+  auto ref = std::make_shared<std::string>();
+  auto store_arg = std::make_shared<std::string>();
+  sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
+  sub->add_option("--store", *store_arg, "Run store");
+  register_action(sub, [=] { return rerun(*ref, *store_arg); });
+}
+
+}  // namespace fabric::cli
