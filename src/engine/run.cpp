@@ -247,6 +247,7 @@ int run_recipe(const RunRequest& request) {
 
     Reporter reporter(fabric.is_global_zero(), run_dir + "/train.log");
     if (fabric.is_global_zero()) {
+      if (store_db) store_db->set_world_size(run_id, fabric.world_size());
       writer = std::make_unique<store::MetricWriter>(store_path, run_id, flush_seconds);
       reporter.line(std::string(resumed ? "resuming" : "run") + " " + run_id + "  " + run_dir +
                     "  (" + fabric.strategy_name() + ", " + std::to_string(fabric.world_size()) +

@@ -248,6 +248,10 @@ void RunStore::heartbeat(const std::string& id) {
   db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({now_seconds(), id}).run();
 }
 
+void RunStore::set_world_size(const std::string& id, int64_t world_size) {
+  db_->prepare("UPDATE runs SET world_size = ? WHERE id = ?").bind_all({world_size, id}).run();
+}
+
 void RunStore::set_tag(const std::string& id, const std::string& key, const std::string& value) {
   db_->prepare(
          "INSERT INTO tags (run_id, key, value) VALUES (?,?,?) "

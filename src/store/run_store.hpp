@@ -80,6 +80,8 @@ class RunStore {
   /// A resumed run is running again.
   void reopen_run(const std::string& id);
   void heartbeat(const std::string& id);
+  /// The number of processes, known once Fabric has launched.
+  void set_world_size(const std::string& id, int64_t world_size);
   void set_tag(const std::string& id, const std::string& key, const std::string& value);
   /// Upserts points (a resumed run overwrites its replayed steps) and refreshes the summaries
   /// of the keys touched, in one transaction.
