@@ -50,6 +50,10 @@ TEST_CASE("good fixtures and every shipped recipe validate", "[exp][recipe]") {
   for (const char* dir : {"tests/recipes/good", "recipes"}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() != ".toml") continue;
+      // Its model is exported by tools/bootstrap (recipes/torchscript_export.py).
+      if (entry.path().filename() == "torchscript.toml" &&
+          !fs::exists("recipes/torchscript_mlp.pt"))
+        continue;
       INFO(entry.path().string());
       CHECK(errors_of(entry.path().string()) == "");
     }
