@@ -6,6 +6,7 @@
 
 #include "cli/chart.hpp"
 #include "cli/commands.hpp"
+#include "cli/open_store.hpp"
 #include "cli/table_output.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/error.hpp"
@@ -17,14 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::unique_ptr<store::RunStore> open_existing(const std::string& given) {
-  const std::string path = given.empty() ? store::default_store_path() : given;
-  if (!fs::exists(path)) throw store::StoreError("no run store at '" + path + "'");
-  return std::make_unique<store::RunStore>(path);
-}
-
 int compare(const std::vector<std::string>& refs, const std::string& store_arg) {
-  auto s = open_existing(store_arg);
+  auto s = open_store(store_arg);
   std::vector<std::string> ids;
   for (const auto& r : refs) ids.push_back(s->resolve(r));
   // Parameters: only the keys whose values differ between the runs.
@@ -77,7 +72,7 @@ int plot(const std::vector<std::string>& args, const std::string& out,
     std::cerr << "fabric-exp plot: give one or more runs and a metric key: plot RUN [RUN...] KEY\n";
     return 2;
   }
-  auto s = open_existing(store_arg);
+  auto s = open_store(store_arg);
   const std::string key = args.back();
   std::vector<Curve> curves;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
@@ -85,9 +80,8 @@ int plot(const std::vector<std::string>& args, const std::string& out,
     Curve c{id + " " + s->get(id)->name, {}};
     for (const auto& p : s->metrics(id, {key})) c.points.emplace_back(double(p.step), p.value);
     if (c.points.empty()) {
-      std::string known;
-      for (const auto& m : s->summaries(id)) known += (known.empty() ? "" : ", ") + m.key;
-      throw store::StoreError("run " + id + " has no metric '" + key + "' (it has: " + known + ")");
+      throw store::StoreError("run " + id + " has no metric '" + key +
+                              "' (it has: " + metric_keys(*s, id) + ")");
     }
     curves.push_back(std::move(c));
   }

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "cli/commands.hpp"
+#include "cli/open_store.hpp"
 #include "engine/environment.hpp"
 #include "engine/run.hpp"
 #include "store/run_store.hpp"
@@ -25,12 +26,12 @@ std::map<std::string, std::string> parse_flat_json(const std::string& json) {
 }
 
 int rerun(const std::string& ref, const std::string& store_arg) {
-  const std::string path = store_arg.empty() ? store::default_store_path() : store_arg;
-  if (!fs::exists(path)) throw store::StoreError("no run store at '" + path + "'");
+  std::string path;
   store::RunRecord run;
   {
-    store::RunStore s(path);
-    run = *s.get(s.resolve(ref));
+    auto s = open_store(store_arg);
+    path = s->path();
+    run = *s->get(s->resolve(ref));
   }
   const std::string recipe = run.run_dir + "/recipe.toml";
   if (!fs::exists(recipe)) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/open_store.hpp"
 #include "cli/table_output.hpp"
 #include "store/run_query.hpp"
 #include "store/run_store.hpp"
@@ -16,22 +17,6 @@ namespace fabric::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string store_path(const std::string& given) {
-  return given.empty() ? store::default_store_path() : given;
-}
-
-/// Opens an existing store (a query never creates one) and marks dead runs as failed.
-std::unique_ptr<store::RunStore> open_store(const std::string& given) {
-  const std::string path = store_path(given);
-  if (!fs::exists(path)) {
-    throw store::StoreError("no run store at '" + path +
-                            "' (run a recipe first, or pass --store / set FABRIC_EXP_STORE)");
-  }
-  auto s = std::make_unique<store::RunStore>(path);
-  s->reap_stale();
-  return s;
-}
 
 std::string when(double seconds) {
   if (seconds <= 0) return "";
@@ -116,9 +101,8 @@ int print_metrics(const std::string& ref, const std::vector<std::string>& keys,
   for (const auto& p : s->metrics(id, keys))
     t.rows.push_back({p.key, p.step, p.epoch, p.value, p.wall_time});
   if (t.rows.empty() && !keys.empty()) {
-    std::string known;
-    for (const auto& m : s->summaries(id)) known += (known.empty() ? "" : ", ") + m.key;
-    throw store::StoreError("run " + id + " has none of those metrics (it has: " + known + ")");
+    throw store::StoreError("run " + id +
+                            " has none of those metrics (it has: " + metric_keys(*s, id) + ")");
   }
   print_table(std::cout, t, format);
   return 0;

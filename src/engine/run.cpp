@@ -37,35 +37,6 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-/// Path parameters become absolute (relative ones are relative to the recipe's folder), so the
-/// resolved recipe stored with the run reruns from anywhere.
-void absolutize_paths(toml::table& resolved, const std::string& base_dir) {
-  const auto& registry = exp::builtin_registry();
-  auto fix = [&](toml::table& t, const std::string& table) {
-    auto kind = t["kind"].value<std::string>();
-    if (!kind) return;
-    const auto* entry = registry.find(table, *kind);
-    if (!entry) return;
-    for (const auto& p : entry->spec->params()) {
-      if (!p.is_path) continue;
-      auto* node = t.get(p.name);
-      if (!node || !node->is_string()) continue;
-      fs::path path(node->value<std::string>().value());
-      if (path.is_relative()) {
-        *node->as_string() = fs::weakly_canonical(fs::path(base_dir) / path).string();
-      }
-    }
-  };
-  for (auto&& [key, node] : resolved) {
-    const std::string table(key.str());
-    if (auto* t = node.as_table()) fix(*t, table);
-    if (auto* arr = node.as_array()) {
-      for (auto& e : *arr)
-        if (auto* t = e.as_table()) fix(*t, table);
-    }
-  }
-}
-
 Devices devices_of(const toml::table& fabric_table) {
   const auto& node = fabric_table["devices"];
   if (auto i = node.value_exact<int64_t>()) return Devices(int(*i));
@@ -129,17 +100,11 @@ int run_recipe(const RunRequest& request) {
   }
   exp::Recipe recipe =
       exp::load_recipe(recipe_path, resumed ? std::vector<std::string>{} : request.overrides);
+  // Paths first, while the nodes still know the file that wrote them.
+  exp::absolutize_paths(recipe.table, fs::absolute(recipe_path).parent_path().string());
   toml::table resolved = exp::with_defaults(recipe.table);
-  absolutize_paths(resolved, fs::absolute(recipe_path).parent_path().string());
   const toml::table& run_table = *resolved["run"].as_table();
   const toml::table& fabric_table = *resolved["fabric"].as_table();
-  double flush_seconds = 1.0;
-  if (const auto* loggers = resolved["loggers"].as_array()) {
-    for (const auto& l : *loggers) {
-      if (l.as_table() && (*l.as_table())["kind"].value_or(std::string()) == "store")
-        flush_seconds = (*l.as_table())["flush_seconds"].value_or(1.0);
-    }
-  }
 
   // ---- the run: created once, by rank 0, before the launcher starts the other ranks -------------
   int64_t seed = 0;
@@ -213,25 +178,28 @@ int run_recipe(const RunRequest& request) {
     options.num_nodes = int(fabric_table["num_nodes"].value_or(int64_t(1)));
     options.precision = precision_of(fabric_table);
     options.callbacks.assign(callbacks.begin(), callbacks.end());
-    if (!run_dir.empty()) {
-      if (const auto* loggers = resolved["loggers"].as_array()) {
-        for (const auto& l : *loggers) {
-          const auto* t = l.as_table();
-          const std::string kind = (*t)["kind"].value_or(std::string());
-          if (kind == "csv") {
-            CSVLoggerOptions csv;
-            csv.root_dir = run_dir;
-            csv.name = "";
-            csv.version = std::string("csv");
-            csv.flush_logs_every_n_steps = (*t)["flush_logs_every_n_steps"].value_or(int64_t(100));
-            options.loggers.push_back(std::make_shared<CSVLogger>(csv));
-          } else if (kind == "tensorboard") {
-            TensorBoardLoggerOptions tb;
-            tb.root_dir = run_dir;
-            tb.name = "";
-            tb.version = std::string("tensorboard");
-            options.loggers.push_back(std::make_shared<TensorBoardLogger>(tb));
-          }
+    double flush_seconds = 1.0;  // the store logger's
+    if (const auto* loggers = resolved["loggers"].as_array()) {
+      for (const auto& l : *loggers) {
+        const auto* t = l.as_table();
+        const std::string kind = (*t)["kind"].value_or(std::string());
+        if (kind == "store") {
+          flush_seconds = (*t)["flush_seconds"].value_or(1.0);
+        } else if (run_dir.empty()) {
+          continue;  // a rank that does not know the run's folder yet writes no files anyway
+        } else if (kind == "csv") {
+          CSVLoggerOptions csv;
+          csv.root_dir = run_dir;
+          csv.name = "";
+          csv.version = std::string("csv");
+          csv.flush_logs_every_n_steps = (*t)["flush_logs_every_n_steps"].value_or(int64_t(100));
+          options.loggers.push_back(std::make_shared<CSVLogger>(csv));
+        } else if (kind == "tensorboard") {
+          TensorBoardLoggerOptions tb;
+          tb.root_dir = run_dir;
+          tb.name = "";
+          tb.version = std::string("tensorboard");
+          options.loggers.push_back(std::make_shared<TensorBoardLogger>(tb));
         }
       }
     }

@@ -118,11 +118,8 @@ FitResult Trainer::fit(const std::string& resume_from) {
   auto max_steps = run.optional_integer("max_steps");
   auto max_epochs = run.optional_integer("max_epochs");
   if (!max_epochs) {
-    // Lightning's default when neither is given is 1000 epochs; with max_steps only, as many
-    // epochs as it takes.
-    max_epochs = max_steps
-                     ? (*max_steps + steps_per_epoch - 1) / std::max<int64_t>(1, steps_per_epoch)
-                     : 1000;
+    // Validation requires max_epochs or max_steps; with max_steps only, as many epochs as it takes.
+    max_epochs = (max_steps.value() + steps_per_epoch - 1) / std::max<int64_t>(1, steps_per_epoch);
   }
   const int64_t total_steps =
       std::min(max_steps.value_or(INT64_MAX), *max_epochs * steps_per_epoch);

@@ -61,6 +61,18 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+namespace {
+std::string to_hex(const unsigned char* bytes, size_t n) {
+  std::string hex;
+  char byte[3];
+  for (size_t i = 0; i < n; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", bytes[i]);
+    hex += byte;
+  }
+  return hex;
+}
+}  // namespace
+
 std::string sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw StoreError("cannot read '" + path + "' to hash it");
@@ -74,13 +86,7 @@ std::string sha256_file(const std::string& path) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  std::string hex;
-  char byte[3];
-  for (unsigned i = 0; i < len; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
+  return to_hex(digest, len);
 }
 
 namespace {
@@ -114,13 +120,7 @@ std::string hash_text(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char byte[3];
-  for (unsigned i = 0; i < 8; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
+  return to_hex(digest, 8);  // 16 hex digits tell recipes apart
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "e2e/run_helpers.hpp"
 
-#include <stdexcept>
-
 namespace e2e {
 
 std::string binary() {
@@ -25,29 +23,13 @@ test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const s
 
 std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
                                             const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(dir.str("store.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    throw std::runtime_error("cannot open the store in " + dir.str());
-  }
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(db);
-    sqlite3_close(db);
-    throw std::runtime_error(msg);
-  }
+  fabric::store::Database db(dir.str("store.db"), /*read_only=*/true);
+  auto st = db.prepare(sql);
   std::vector<std::vector<std::string>> rows;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const auto* t = sqlite3_column_text(st, i);
-      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-    }
-    rows.push_back(row);
+  while (st.step()) {
+    rows.emplace_back();
+    for (int i = 0; i < st.columns(); ++i) rows.back().push_back(st.text(i));
   }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
   return rows;
 }
 

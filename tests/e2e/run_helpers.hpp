@@ -1,11 +1,10 @@
 // Running the real fabric-exp binary against a store in a temporary folder.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <string>
 #include <vector>
 
+#include "store/sqlite.hpp"
 #include "support/helpers.hpp"
 
 namespace e2e {

@@ -267,8 +267,7 @@ TEST_CASE("char_lm trains a transformer on a real text and reports perplexity", 
         "1");
 }
 
-TEST_CASE("a kill -9'd run is listed as failed, and resumes from its last checkpoint",
-          "[e2e][run][kill9]") {
+TEST_CASE("a kill -9'd run is listed as failed", "[e2e][run][kill9]") {
   TempDir dir;
   const int code =
       interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGKILL);
@@ -432,4 +431,23 @@ TEST_CASE("compare, plot, rerun and gc", "[e2e][query]") {
   CHECK_FALSE(fs::exists(dir_b));
   CHECK(contains(gc.output, "removed 1 folder(s)"));
   CHECK(fabric_exp(dir, "gc --yes").output.find("nothing to collect") != std::string::npos);
+}
+
+TEST_CASE("a path in an extended recipe is relative to the file that wrote it",
+          "[e2e][run][paths]") {
+  TempDir dir;
+  fs::create_directories(dir.str("base"));
+  fs::create_directories(dir.str("exp"));
+  std::ofstream(dir.str("base/d.csv")) << "a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n";
+  std::ofstream(dir.str("base/base.toml"))
+      << "[run]\nmax_epochs = 1\n[model]\nkind = \"mlp\"\nhidden = [4]\n[optimizer]\nkind = "
+         "\"sgd\"\n"
+      << "[data]\nkind = \"csv\"\npath = \"d.csv\"\ntarget = \"label\"\nbatch_size = 2\n";
+  std::ofstream(dir.str("exp/child.toml"))
+      << "extends = \"../base/base.toml\"\n[optimizer]\nlr = 0.1\n";
+  auto r = fabric_exp(dir, "run exp/child.toml");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'data.path'") ==
+        dir.str("base/d.csv"));
 }

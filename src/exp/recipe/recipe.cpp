@@ -21,6 +21,17 @@ SourcePos pos_of(const toml::source_region& src, const std::string& fallback_fil
   return p;
 }
 
+/// A relative path parameter is relative to the folder of the recipe file that wrote it (a base
+/// recipe in another folder keeps its own); from the command line, to the main recipe's folder.
+fs::path resolve_path_param(const toml::node& node, const std::string& value,
+                            const std::string& base_dir) {
+  if (fs::path(value).is_absolute()) return value;
+  const auto& src = node.source().path;
+  const bool from_file = src && src->rfind("override '", 0) != 0;
+  const fs::path dir = from_file ? fs::path(*src).parent_path() : fs::path();
+  return (dir.empty() ? fs::path(base_dir) : dir) / value;
+}
+
 // A key added by an override has no position of its own; its value's position names the override.
 SourcePos key_pos(const toml::key& key, const toml::node& value, const std::string& fallback_file);
 
@@ -534,10 +545,7 @@ class Validator {
       out_.push_back(d);
     }
     if (p.is_path) {
-      std::string file_dir = fs::path(pos_of(node, file).file).parent_path().string();
-      fs::path resolved = fs::path(v).is_absolute()
-                              ? fs::path(v)
-                              : fs::path(file_dir.empty() ? base_dir_ : file_dir) / v;
+      const fs::path resolved = resolve_path_param(node, v, base_dir_);
       if (!fs::exists(resolved)) {
         out_.push_back(
             {pos_of(node, file), "'" + name + "': " + resolved.string() + " does not exist", {}});
@@ -756,6 +764,28 @@ std::vector<std::pair<std::string, std::string>> flatten(const toml::table& tabl
   std::vector<std::pair<std::string, std::string>> out;
   flatten_into(table, "", out);
   return out;
+}
+
+void absolutize_paths(toml::table& recipe, const std::string& base_dir, const Registry& registry) {
+  auto fix = [&](toml::table& t, const std::string& table) {
+    auto kind = t["kind"].value<std::string>();
+    const ComponentEntry* entry = kind ? registry.find(table, *kind) : nullptr;
+    if (!entry) return;
+    for (const auto& p : entry->spec->params()) {
+      auto* node = t.get(p.name);
+      if (!p.is_path || !node || !node->is_string()) continue;
+      auto& value = *node->as_string();
+      value = fs::weakly_canonical(resolve_path_param(*node, value.get(), base_dir)).string();
+    }
+  };
+  for (auto&& [key, node] : recipe) {
+    const std::string table(key.str());
+    if (auto* t = node.as_table()) fix(*t, table);
+    if (auto* arr = node.as_array()) {
+      for (auto& e : *arr)
+        if (auto* t = e.as_table()) fix(*t, table);
+    }
+  }
 }
 
 }  // namespace fabric::exp

@@ -53,6 +53,11 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
 std::vector<Diagnostic> validate_recipe(const toml::table& recipe, const Registry& registry,
                                         const std::string& base_dir, const std::string& file);
 
+/// Rewrites every path parameter of a loaded recipe as an absolute path, resolved as validation
+/// resolves it (relative to the file that wrote it), so the recipe runs from anywhere.
+void absolutize_paths(toml::table& recipe, const std::string& base_dir,
+                      const Registry& registry = builtin_registry());
+
 /// The recipe with every declared default filled in (`config show --defaults`).
 toml::table with_defaults(const toml::table& recipe, const Registry& registry = builtin_registry());
 
