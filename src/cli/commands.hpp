@@ -14,6 +14,7 @@ void add_run_command(CLI::App& app);
 void add_runs_commands(CLI::App& app);
 void add_compare_commands(CLI::App& app);
 void add_rerun_command(CLI::App& app);
+void add_sweep_commands(CLI::App& app);
 void register_action(CLI::App* sub, std::function<int()> action);
 int run_selected(CLI::App& app);
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   fabric::cli::add_runs_commands(app);
   fabric::cli::add_compare_commands(app);
   fabric::cli::add_rerun_command(app);
+  fabric::cli::add_sweep_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

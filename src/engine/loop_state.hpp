@@ -17,7 +17,8 @@ struct LoopState {
   int64_t tokens_per_sample = 0;  // language models: tokens in one sample
   int64_t world_size = 1;
   bool is_global_zero = true;
-  bool should_stop = false;  // set by early stopping
+  bool should_stop = false;  // set by early stopping or a sweep's pruner
+  bool pruned = false;       // stopped by a sweep's pruner: no test, the run is "pruned"
   std::string stop_reason;
   std::string checkpoint_dir;
   /// The most recent value of every metric ("val/accuracy", "train/loss", ...).

@@ -10,12 +10,14 @@
 
 #include "engine/environment.hpp"
 #include "engine/trainer.hpp"
+#include "engine/trial_pruner.hpp"
 #include "exp/recipe/recipe.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/loggers/csv_logger.hpp"
 #include "fabric/loggers/tensorboard_logger.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_store.hpp"
+#include "sweep/sweep_store.hpp"
 
 namespace fabric::engine {
 
@@ -55,15 +57,14 @@ bool lower_is_better(const std::string& key) {
   return false;
 }
 
-/// This process is global rank 0 as far as the environment tells before launch.
+}  // namespace
+
 bool env_rank_zero() {
   for (const char* var : {"RANK", "SLURM_PROCID"}) {
     if (const char* v = std::getenv(var); v && std::string(v) != "0") return false;
   }
   return true;
 }
-
-}  // namespace
 
 int run_recipe(const RunRequest& request) {
   const std::string store_path =
@@ -136,6 +137,12 @@ int run_recipe(const RunRequest& request) {
       nr.seed = seed;
       nr.note = request.note;
       nr.parent = request.parent;
+      if (!request.sweep_id.empty()) {
+        nr.parent = request.sweep_id;
+        nr.name += "-t" + std::to_string(request.trial);
+        nr.tags["sweep"] = request.sweep_id;
+        nr.tags["trial"] = std::to_string(request.trial);
+      }
       nr.runs_root = run_table["output_dir"].value_or(std::string("runs"));
       auto git = git_state(fs::absolute(recipe_path).parent_path().string());
       nr.git_commit = git.commit;
@@ -151,6 +158,8 @@ int run_recipe(const RunRequest& request) {
       atomic_write(run_dir + "/recipe.toml", text.data(), text.size());
       atomic_write(run_dir + "/recipe.source.toml", recipe.text.data(), recipe.text.size());
     }
+    if (!request.sweep_id.empty())
+      sweep::SweepStore(*store_db).attach_run(request.sweep_id, request.trial, run_id);
     setenv("FABRIC_EXP_RUN_ID", run_id.c_str(), 1);
     setenv("FABRIC_EXP_RUN_DIR", run_dir.c_str(), 1);
     setenv("FABRIC_EXP_SEED", std::to_string(seed).c_str(), 1);
@@ -171,6 +180,8 @@ int run_recipe(const RunRequest& request) {
     // ---- Fabric
     // ----------------------------------------------------------------------------------
     auto callbacks = build_callbacks(resolved);
+    if (!request.sweep_id.empty())
+      callbacks.push_back(make_trial_pruner(store_path, request.sweep_id, request.trial));
     FabricOptions options;
     options.accelerator = fabric_table["accelerator"].value_or(std::string("auto"));
     options.strategy = fabric_table["strategy"].value_or(std::string("auto"));
@@ -243,10 +254,12 @@ int run_recipe(const RunRequest& request) {
     for (const auto& logger : fabric.loggers())
       logger->finalize(result.signal ? "aborted" : "success");
     const int code = result.signal ? 128 + result.signal : 0;
-    const std::string status = result.signal ? "killed" : "finished";
+    const std::string status = result.signal ? "killed" : result.pruned ? "pruned" : "finished";
     if (fabric.is_global_zero() && store_db) {
       finish(status, code,
-             result.signal ? std::string("stopped by ") + strsignal(result.signal) : "");
+             result.signal   ? std::string("stopped by ") + strsignal(result.signal)
+             : result.pruned ? result.stop_reason
+                             : "");
       std::vector<Reporter::Row> rows;
       for (const auto& s : store_db->summaries(run_id)) {
         if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;

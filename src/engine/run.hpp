@@ -19,8 +19,14 @@ struct RunRequest {
   std::string note;
   std::string parent;           // the run this one reruns
   std::optional<int64_t> seed;  // forces run.seed (rerun)
+  std::string sweep_id;         // this run is trial `trial` of that sweep
+  int64_t trial = -1;
 };
 
 int run_recipe(const RunRequest& request);
+
+/// Whether this process is global rank 0 as far as the environment tells before launch (the
+/// launcher's other ranks re-execute the same command line with RANK set).
+bool env_rank_zero();
 
 }  // namespace fabric::engine

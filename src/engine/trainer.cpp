@@ -321,7 +321,12 @@ FitResult Trainer::fit(const std::string& resume_from) {
         call("on_log");
       }
       I.out.step(loop.global_step, epoch, loss_value, samples_per_sec);
-      if (val_every_steps > 0 && loop.global_step % val_every_steps == 0) validate();
+      if (val_every_steps > 0 && loop.global_step % val_every_steps == 0) {
+        validate();
+        // Early stopping and pruning decide at a validation and stop there (as Lightning's
+        // should_stop ends the epoch loop after the current batch).
+        if (loop.should_stop) break;
+      }
       if (loop.global_step >= total_steps) {
         stop = true;
         if (max_steps && *max_steps == total_steps) {
@@ -365,7 +370,8 @@ FitResult Trainer::fit(const std::string& resume_from) {
     }
   }
   I.out.end_progress();
-  if (test) {
+  result.pruned = loop.pruned;
+  if (test && !loop.pruned) {
     auto values = evaluate(*test, "test");
     std::string text = "test";
     for (const auto& [k, v] : values) text += "  " + k + " " + std::to_string(v);

@@ -89,11 +89,9 @@ std::string sha256_file(const std::string& path) {
   return to_hex(digest, len);
 }
 
-namespace {
-
 /// 8 characters of a lowercase alphabet without look-alikes (no 0/o, 1/l): short to type,
 /// 2^40 ids, so collisions are checked but practically never happen.
-std::string new_run_id() {
+std::string new_short_id() {
   static const char alphabet[] = "23456789abcdefghijkmnpqrstuvwxyz";
   std::random_device rd;
   std::mt19937_64 gen((uint64_t(rd()) << 32) ^ rd() ^ uint64_t(getpid()));
@@ -107,6 +105,8 @@ std::string hostname() {
   gethostname(buf, sizeof buf - 1);
   return buf;
 }
+
+namespace {
 
 std::optional<double> as_number(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -156,7 +156,7 @@ std::string RunStore::create_run(const NewRun& run) {
   db_->transaction([&] {
     auto exists = db_->prepare("SELECT 1 FROM runs WHERE id = ?");
     do {
-      id = new_run_id();
+      id = new_short_id();
       exists.reset();
       exists.bind(1, id);
     } while (exists.step());

@@ -18,6 +18,9 @@ namespace fabric::store {
 std::string default_store_path();
 /// Seconds since the epoch (wall clock, with fractions).
 double now_seconds();
+/// A fresh id of 8 characters without look-alikes (runs and sweeps); uniqueness is the caller's.
+std::string new_short_id();
+std::string hostname();
 
 struct NewRun {
   std::string name, experiment;

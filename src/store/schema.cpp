@@ -78,6 +78,57 @@ CREATE TABLE artifacts (
       R"sql(
 ALTER TABLE runs ADD COLUMN note TEXT;
 )sql",
+      // 3: sweeps (`fabric-exp sweep`), their trials, and ASHA's rungs. A trial is a run once its
+      // process has created one; its parameters and end are kept here too, so that a sweep can
+      // resume and its sampler see every trial.
+      R"sql(
+CREATE TABLE sweeps (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  experiment   TEXT NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('running','finished','stopped','failed')),
+  method       TEXT NOT NULL,
+  objective    TEXT,
+  direction    TEXT,
+  summary      TEXT,
+  spec         TEXT NOT NULL,   -- the [sweep] table (TOML), command-line parameters merged in
+  recipe_path  TEXT,
+  recipe_text  TEXT,
+  base_recipe  TEXT NOT NULL,   -- what every trial runs before its parameters (TOML)
+  seed         INTEGER NOT NULL,
+  max_trials   INTEGER NOT NULL,
+  parallel     INTEGER NOT NULL,
+  sweep_dir    TEXT NOT NULL,
+  host         TEXT,
+  pid          INTEGER,
+  created_at   REAL NOT NULL,
+  ended_at     REAL,
+  heartbeat_at REAL
+);
+CREATE TABLE trials (
+  sweep_id   TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  number     INTEGER NOT NULL,
+  run_id     TEXT REFERENCES runs(id) ON DELETE SET NULL,
+  status     TEXT NOT NULL CHECK (status IN ('queued','running','finished','failed','killed','pruned')),
+  params     TEXT NOT NULL,     -- TOML: "optimizer.lr" = 0.001
+  value      REAL,              -- the objective's summary when the trial ended
+  error      TEXT,
+  pruned_report    INTEGER,     -- the validation (1-based) at which it was pruned
+  pruned_rung      INTEGER,     -- asha
+  pruned_value     REAL,        -- its value then
+  pruned_threshold REAL,        -- what it was compared to (median, or the rung's cut-off)
+  started_at REAL,
+  ended_at   REAL,
+  PRIMARY KEY (sweep_id, number)
+);
+CREATE TABLE sweep_rungs (
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  rung     INTEGER NOT NULL,
+  number   INTEGER NOT NULL,
+  value    REAL NOT NULL,
+  PRIMARY KEY (sweep_id, rung, number)
+);
+)sql",
   };
   return m;
 }

@@ -24,6 +24,8 @@ std::string type_name(ParamType type) {
       return "integer or string";
     case ParamType::TableList:
       return "list of tables";
+    case ParamType::Table:
+      return "table";
   }
   return "?";
 }

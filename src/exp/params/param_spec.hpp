@@ -28,7 +28,8 @@ enum class ParamType {
   FloatList,
   StringList,
   IntOrString,
-  TableList
+  TableList,
+  Table  // a table whose contents the owner validates ([sweep.parameters])
 };
 
 /// "integer", "list of floats", ... for messages and docs.
@@ -169,6 +170,15 @@ class ParamSpec : public SpecBase {
     p.name = std::move(name);
     p.doc = std::move(doc);
     p.type = ParamType::TableList;
+    params_.push_back(std::move(p));
+    return *this;
+  }
+  /// A table of free-form keys (the search space of a sweep); validated by its owner.
+  ParamSpec& table(std::string name, std::string doc) {
+    ParamInfo p;
+    p.name = std::move(name);
+    p.doc = std::move(doc);
+    p.type = ParamType::Table;
     params_.push_back(std::move(p));
     return *this;
   }

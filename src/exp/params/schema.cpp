@@ -44,6 +44,9 @@ toml::table param_schema(const ParamInfo& p) {
       if (p.nonempty) s.insert("minItems", 1);
       break;
     }
+    case ParamType::Table:
+      s.insert("type", "object");
+      break;
     case ParamType::TableList: {
       s.insert("type", "array");
       toml::table items;

@@ -7,19 +7,14 @@
 #include <set>
 #include <sstream>
 
+#include "exp/recipe/search_space.hpp"
+#include "exp/recipe/toml_nodes.hpp"
+
 namespace fs = std::filesystem;
 
 namespace fabric::exp {
 
 namespace {
-
-SourcePos pos_of(const toml::source_region& src, const std::string& fallback_file) {
-  SourcePos p;
-  p.file = src.path ? std::string(*src.path) : fallback_file;
-  p.line = int(src.begin.line);
-  p.column = int(src.begin.column);
-  return p;
-}
 
 /// A relative path parameter is relative to the folder of the recipe file that wrote it (a base
 /// recipe in another folder keeps its own); from the command line, to the main recipe's folder.
@@ -30,51 +25,6 @@ fs::path resolve_path_param(const toml::node& node, const std::string& value,
   const bool from_file = src && src->rfind("override '", 0) != 0;
   const fs::path dir = from_file ? fs::path(*src).parent_path() : fs::path();
   return (dir.empty() ? fs::path(base_dir) : dir) / value;
-}
-
-// A key added by an override has no position of its own; its value's position names the override.
-SourcePos key_pos(const toml::key& key, const toml::node& value, const std::string& fallback_file);
-
-SourcePos pos_of(const toml::node& node, const std::string& fallback_file = "") {
-  const auto& src = node.source();
-  SourcePos p;
-  p.file = src.path ? std::string(*src.path) : fallback_file;
-  p.line = int(src.begin.line);
-  p.column = int(src.begin.column);
-  return p;
-}
-
-SourcePos key_pos(const toml::key& key, const toml::node& value, const std::string& fallback_file) {
-  return key.source().path ? pos_of(key.source(), fallback_file) : pos_of(value, fallback_file);
-}
-
-std::string describe(const toml::node& node) {
-  if (auto s = node.as_string()) return "\"" + s->get() + "\"";
-  if (auto i = node.as_integer()) return std::to_string(i->get());
-  if (auto f = node.as_floating_point()) return fmt::format("{}", f->get());
-  if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
-  if (node.is_array()) return "an array";
-  if (node.is_table()) return "a table";
-  return "a date/time";
-}
-
-std::string kind_of(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    default:
-      return "a date/time";
-  }
 }
 
 std::string a_type(ParamType t) {
@@ -504,6 +454,9 @@ class Validator {
         }
         return;
       }
+      case ParamType::Table:
+        if (!node.is_table()) return type_error();
+        return;  // its contents: cross_checks
       case ParamType::TableList: {
         const toml::array* arr = node.as_array();
         if (!arr || !arr->is_array_of_tables()) return type_error();
@@ -554,6 +507,13 @@ class Validator {
   }
 
   void cross_checks(const toml::table& root, const std::string& file) {
+    if (const auto* params = root["sweep"]["parameters"].as_table()) {
+      const size_t before = out_.size();
+      auto space = parse_search_space(*params, file, out_);
+      if (out_.size() == before) check_sweep(root, space, registry_, base_dir_, file, out_);
+    } else if (root["sweep"].is_table()) {
+      check_sweep(root, {}, registry_, base_dir_, file, out_);
+    }
     const toml::node* run = root.get("run");
     if (!root["run"]["max_epochs"] && !root["run"]["max_steps"]) {
       out_.push_back({run ? pos_of(*run, file) : SourcePos{file, 0, 0},
@@ -732,7 +692,10 @@ toml::table with_defaults(const toml::table& recipe, const Registry& registry) {
   toml::table out = recipe;
   for (const auto& info : registry.tables()) {
     if (info.shape == TableShape::Fixed) {
-      if (!out.contains(info.name)) out.insert(info.name, toml::table{});
+      if (!out.contains(info.name)) {
+        if (!info.filled_when_absent) continue;
+        out.insert(info.name, toml::table{});
+      }
       fill_defaults(*out[info.name].as_table(), *info.spec);
     } else if (info.shape == TableShape::Component) {
       if (auto t = out[info.name].as_table()) {

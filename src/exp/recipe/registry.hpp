@@ -22,6 +22,9 @@ struct TableInfo {
   TableShape shape = TableShape::Fixed;
   bool required = false;
   const SpecBase* spec = nullptr;  // Fixed tables only
+  /// Fixed tables: whether defaults fill the table into a recipe that lacks it ([run] yes;
+  /// [sweep] no: a recipe without one is not a sweep).
+  bool filled_when_absent = true;
 };
 
 struct ComponentEntry {

@@ -33,4 +33,24 @@ struct FabricConfig {
 };
 const ParamSpec<FabricConfig>& fabric_spec();
 
+/// [sweep]: how `fabric-exp sweep` explores the recipe. [sweep.parameters] is the search space
+/// (exp/recipe/search_space.hpp); `fabric-exp run` ignores the table.
+struct SweepConfig {
+  std::string method = "grid";
+  std::optional<std::string> objective;
+  std::optional<std::string> direction;
+  std::string summary = "last";
+  std::optional<int64_t> max_trials;
+  int64_t parallel = 1;
+  int64_t seed = 0;
+  int64_t startup_trials = 10;
+  std::string pruner = "none";
+  int64_t pruner_startup_trials = 5;
+  int64_t pruner_warmup = 0;
+  int64_t min_resource = 1;
+  int64_t reduction_factor = 3;
+  std::string launcher = "local";
+};
+const ParamSpec<SweepConfig>& sweep_spec();
+
 }  // namespace fabric::exp

@@ -1,0 +1,96 @@
+#include "engine/trial_pruner.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "engine/loop_state.hpp"
+#include "fabric/fabric.hpp"
+#include "sweep/settings.hpp"
+#include "sweep/sweep_store.hpp"
+
+namespace fabric::engine {
+
+namespace {
+
+class TrialPruner : public EngineCallback {
+ public:
+  TrialPruner(std::string store_path, std::string sweep_id, int64_t number)
+      : store_path_(std::move(store_path)), sweep_id_(std::move(sweep_id)), number_(number) {
+    on("on_validation_end", [this](const HookArgs& a) { on_validation_end(a); });
+  }
+
+  std::string state() const override {
+    std::ostringstream out;
+    out.precision(17);
+    for (double v : reports_) out << v << " ";
+    return out.str();
+  }
+  void load_state(const std::string& text) override {
+    std::istringstream in(text);
+    reports_.clear();
+    for (std::string v; in >> v;) reports_.push_back(v == "nan" ? NAN : std::stod(v));
+  }
+
+ private:
+  void on_validation_end(const HookArgs& a) {
+    LoopState& loop = *a.get<LoopState*>("loop");
+    Fabric& fabric = *a.get<Fabric*>("fabric");
+    int64_t prune = 0;
+    std::string reason;
+    if (loop.is_global_zero) {
+      // Only global rank 0 touches the store; the others learn the decision below.
+      if (!store_) {
+        store_ = std::make_unique<store::RunStore>(store_path_);
+        sweeps_ = std::make_unique<sweep::SweepStore>(*store_);
+        auto record = sweeps_->get(sweep_id_);
+        if (!record) throw ValueError("sweep " + sweep_id_ + " is not in " + store_path_);
+        settings_ = sweep::read_settings(record->spec);
+      }
+      auto it = loop.metrics.find(settings_.objective);
+      if (settings_.pruner != "none" && it != loop.metrics.end()) {
+        reports_.push_back(it->second);
+        auto d = decide();
+        if (d.prune) {
+          sweeps_->record_prune(sweep_id_, number_, {d.report, d.rung, d.value, d.threshold});
+          prune = 1;
+          reason = d.reason;
+        }
+      }
+    }
+    if (loop.world_size > 1) prune = fabric.broadcast(prune);
+    if (prune) {
+      loop.should_stop = true;
+      loop.pruned = true;
+      loop.stop_reason = reason.empty() ? "pruned" : reason;
+    }
+  }
+
+  sweep::PruneDecision decide() {
+    const auto& cfg = settings_.pruning;
+    if (cfg.kind == "median") {
+      return sweep::median_decision(
+          reports_, sweeps_->finished_curves(sweep_id_, settings_.objective, number_), cfg);
+    }
+    const int64_t report = int64_t(reports_.size());
+    auto rung = sweep::asha_rung(report, cfg);
+    if (!rung) return {};
+    auto values = sweeps_->enter_rung(sweep_id_, *rung, number_, reports_.back());
+    return sweep::asha_decision(reports_.back(), values, *rung, report, cfg);
+  }
+
+  std::string store_path_, sweep_id_;
+  int64_t number_;
+  std::vector<double> reports_;
+  std::unique_ptr<store::RunStore> store_;
+  std::unique_ptr<sweep::SweepStore> sweeps_;
+  sweep::SweepSettings settings_;
+};
+
+}  // namespace
+
+std::shared_ptr<EngineCallback> make_trial_pruner(const std::string& store_path,
+                                                  const std::string& sweep_id, int64_t number) {
+  return std::make_shared<TrialPruner>(store_path, sweep_id, number);
+}
+
+}  // namespace fabric::engine

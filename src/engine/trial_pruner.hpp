@@ -1,0 +1,19 @@
+// The side of a sweep inside a trial's process: after each validation, global rank 0 asks the
+// sweep's pruner (sweep/pruner.hpp) with the trial's objective so far and the other trials'
+// values in the store, records a decision to prune with the trial, and every rank stops at
+// that validation. A trial of a sweep without a pruner reports nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/callbacks.hpp"
+
+namespace fabric::engine {
+
+/// The callback for trial `number` of sweep `sweep_id` in the store at `store_path`. Its state
+/// (the values reported so far) travels in the run's checkpoint.
+std::shared_ptr<EngineCallback> make_trial_pruner(const std::string& store_path,
+                                                  const std::string& sweep_id, int64_t number);
+
+}  // namespace fabric::engine

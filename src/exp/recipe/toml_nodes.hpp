@@ -1,0 +1,27 @@
+// Small facts about TOML nodes that diagnostics and the sweep layer share: where a node was
+// written, how to name its type and value in a message, and its TOML text.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+
+#include "exp/diag/diagnostic.hpp"
+
+namespace fabric::exp {
+
+SourcePos pos_of(const toml::source_region& src, const std::string& fallback_file);
+/// Where a node was written; `fallback_file` names the file when the node has no source.
+SourcePos pos_of(const toml::node& node, const std::string& fallback_file = "");
+/// A key added by an override has no position of its own; its value's position names the
+/// override.
+SourcePos key_pos(const toml::key& key, const toml::node& value, const std::string& fallback_file);
+/// The value for a message: "adam" quoted, numbers as written, "an array" for containers.
+std::string describe(const toml::node& node);
+/// "a string", "an integer", ...
+std::string kind_of(const toml::node& node);
+/// The node as one TOML value ("0.001", "\"adam\"", "[64, 64]"): it parses back to an equal
+/// node, so it can travel in an override and be compared as text.
+std::string value_text(const toml::node& node);
+
+}  // namespace fabric::exp

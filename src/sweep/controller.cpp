@@ -1,0 +1,378 @@
+#include "sweep/controller.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "exp/recipe/recipe.hpp"
+#include "exp/recipe/toml_nodes.hpp"
+#include "fabric/error.hpp"
+#include "sweep/settings.hpp"
+#include "sweep/slurm.hpp"
+#include "sweep/sweep_store.hpp"
+
+namespace fabric::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_sweep_signal(int sig) {
+  g_signal.store(sig);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::binary) << text;
+  fs::rename(tmp, path);
+}
+
+/// Starts `fabric-exp sweep trial ID N --store S` with its output in `log`. The child leads its
+/// own process group (a Ctrl-C reaches the controller, which stops trials cleanly) and gets
+/// SIGTERM if the controller dies, so it checkpoints and records itself as killed.
+pid_t spawn_trial(const std::string& sweep_id, int64_t number, const std::string& store,
+                  const std::string& log) {
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args{exe,       "sweep", "trial", sweep_id, std::to_string(number),
+                                "--store", store};
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) throw RuntimeError("fork failed: " + std::string(strerror(errno)));
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+/// The last lines of a trial's output that say what went wrong.
+std::string log_tail(const std::string& path) {
+  std::ifstream in(path);
+  std::deque<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    lines.push_back(line);
+    if (lines.size() > 3) lines.pop_front();
+  }
+  std::string out;
+  for (const auto& l : lines) out += (out.empty() ? "" : " | ") + l;
+  return out;
+}
+
+std::vector<Observation> observations(const SweepSettings& settings,
+                                      const std::vector<TrialRecord>& trials, bool finished_only) {
+  std::vector<Observation> out;
+  for (const auto& t : trials) {
+    const bool pruned = t.status == "pruned";
+    if (!t.value || !(t.status == "finished" || (pruned && !finished_only))) continue;
+    out.push_back({point_from_toml(settings.space, t.params), *t.value, pruned});
+  }
+  return out;
+}
+
+struct Running {
+  int64_t number;
+  std::chrono::steady_clock::time_point started;
+};
+
+class Controller {
+ public:
+  Controller(store::RunStore& runs, SweepRecord sweep, SweepSettings settings)
+      : runs_(runs), sweeps_(runs), sweep_(std::move(sweep)), settings_(std::move(settings)) {}
+
+  int run(std::deque<int64_t> unfinished, int64_t next_number) {
+    struct sigaction sa {};
+    sa.sa_handler = on_sweep_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    auto sampler = make_sampler(settings_.space, settings_.sampler());
+    const std::string store = fs::absolute(runs_.path()).string();
+    std::map<pid_t, Running> running;
+    bool stopping = false;
+    auto last_beat = std::chrono::steady_clock::now();
+
+    while (true) {
+      if (g_signal.load() && !stopping) {
+        stopping = true;
+        line(fmt::format("{}: stopping {} running trial(s); each writes a checkpoint",
+                         strsignal(g_signal.load()), running.size()));
+        for (const auto& [pid, r] : running) kill(pid, SIGTERM);
+      }
+      int status = 0;
+      for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
+        auto it = running.find(pid);
+        if (it == running.end()) continue;
+        trial_ended(it->second, status);
+        running.erase(it);
+      }
+      while (!stopping && int64_t(running.size()) < sweep_.parallel &&
+             (!unfinished.empty() || next_number < sweep_.max_trials)) {
+        int64_t number;
+        if (!unfinished.empty()) {
+          number = unfinished.front();
+          unfinished.pop_front();
+          line(fmt::format("trial {} continues", number));
+        } else {
+          number = next_number++;
+          const Point point =
+              sampler->propose(number, observations(settings_, sweeps_.trials(sweep_.id), false));
+          sweeps_.start_trial(sweep_.id, number, point_toml(settings_.space, point));
+          line(fmt::format("trial {} starts: {}", number, point_summary(settings_.space, point)));
+        }
+        const std::string log = sweep_.sweep_dir + "/trial-" + std::to_string(number) + ".log";
+        running[spawn_trial(sweep_.id, number, store, log)] = {number,
+                                                               std::chrono::steady_clock::now()};
+      }
+      if (running.empty() && (stopping || (unfinished.empty() && next_number >= sweep_.max_trials)))
+        break;
+      if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(5)) {
+        sweeps_.heartbeat(sweep_.id);
+        last_beat = std::chrono::steady_clock::now();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+
+    const auto trials = sweeps_.trials(sweep_.id);
+    int finished = 0;
+    for (const auto& t : trials) finished += t.status == "finished";
+    if (stopping) {
+      sweeps_.set_status(sweep_.id, "stopped");
+      line("stopped; continue with: fabric-exp sweep --resume " + sweep_.id);
+      return 128 + g_signal.load();
+    }
+    sweeps_.set_status(sweep_.id, finished > 0 ? "finished" : "failed");
+    report_best(trials);
+    return finished > 0 ? 0 : 1;
+  }
+
+ private:
+  void line(const std::string& text) {
+    std::cout << "[sweep " << sweep_.id << "] " << text << std::endl;
+  }
+
+  void trial_ended(const Running& r, int wait_status) {
+    auto trial = sweeps_.trial(sweep_.id, r.number);
+    const std::string log = sweep_.sweep_dir + "/trial-" + std::to_string(r.number) + ".log";
+    if (trial && trial->status == "running") {
+      // The trial process died before recording its end (a crash, SIGKILL): say so for it.
+      const std::string how = WIFSIGNALED(wait_status)
+                                  ? std::string("killed by ") + strsignal(WTERMSIG(wait_status))
+                                  : "exit status " + std::to_string(WEXITSTATUS(wait_status));
+      const std::string error =
+          "trial process ended (" + how + ") without recording: " + log_tail(log);
+      if (!trial->run_id.empty()) {
+        auto run = runs_.get(trial->run_id);
+        if (run && run->status == "running") runs_.finish_run(run->id, "failed", 1, error);
+      }
+      sweeps_.end_trial(sweep_.id, r.number, "failed", std::nullopt, error);
+      trial = sweeps_.trial(sweep_.id, r.number);
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
+    std::string text = fmt::format("trial {} {}", r.number, trial->status);
+    if (trial->value) text += fmt::format("  {} {:.6g}", sweep_.objective, *trial->value);
+    if (trial->status == "pruned" && trial->pruned_report) {
+      text += fmt::format(" (at validation {}: {:.6g} vs {:.6g})", *trial->pruned_report,
+                          trial->pruned_value.value_or(NAN), trial->pruned_threshold.value_or(NAN));
+    }
+    if (trial->status == "failed")
+      text += "  " + trial->error.substr(0, 300) + "  (log: " + log + ")";
+    text += fmt::format("  {:.1f} s", secs);
+    if (!trial->run_id.empty()) text += "  run " + trial->run_id;
+    line(text);
+  }
+
+  void report_best(const std::vector<TrialRecord>& trials) {
+    const TrialRecord* best = nullptr;
+    for (const auto& t : trials) {
+      if (t.status != "finished" || !t.value) continue;
+      if (!best || (sweep_.minimize() ? *t.value < *best->value : *t.value > *best->value))
+        best = &t;
+    }
+    int counts[4] = {0, 0, 0, 0};
+    for (const auto& t : trials) {
+      counts[0] += t.status == "finished";
+      counts[1] += t.status == "pruned";
+      counts[2] += t.status == "failed";
+      counts[3] += t.status == "killed";
+    }
+    line(fmt::format("done: {} finished, {} pruned, {} failed, {} killed", counts[0], counts[1],
+                     counts[2], counts[3]));
+    if (best) {
+      line(fmt::format(
+          "best: trial {} ({} {:.6g}, run {}): {}", best->number, sweep_.objective, *best->value,
+          best->run_id,
+          point_summary(settings_.space, point_from_toml(settings_.space, best->params))));
+    }
+    line("details: fabric-exp sweep show " + sweep_.id);
+  }
+
+  store::RunStore& runs_;
+  SweepStore sweeps_;
+  SweepRecord sweep_;
+  SweepSettings settings_;
+};
+
+}  // namespace
+
+int run_sweep(const SweepRequest& request) {
+  const std::string store_path =
+      request.store.empty() ? store::default_store_path() : request.store;
+  store::RunStore runs(store_path);
+  SweepStore sweeps(runs);
+
+  if (!request.resume.empty()) {
+    if (!request.recipe.empty()) {
+      throw ValueError("--resume continues a recorded sweep with its own recipe; drop '" +
+                       request.recipe + "'");
+    }
+    sweeps.reap_stale();
+    auto sweep = sweeps.get(sweeps.resolve(request.resume));
+    if (sweep->status == "finished" || sweep->status == "failed") {
+      throw ValueError("sweep " + sweep->id + " already ended (" + sweep->status + ")");
+    }
+    if (sweep->status == "running") {
+      throw ValueError("sweep " + sweep->id + " is running (controller pid " +
+                       std::to_string(sweep->pid) + " on " + sweep->host + ")");
+    }
+    SweepSettings settings = read_settings(sweep->spec);
+    if (request.parallel) sweep->parallel = *request.parallel;
+    std::deque<int64_t> unfinished;
+    int64_t next = 0;
+    for (const auto& t : sweeps.trials(sweep->id)) {
+      if (t.status == "running" || t.status == "queued" || t.status == "killed")
+        unfinished.push_back(t.number);
+      next = std::max(next, t.number + 1);
+    }
+    sweeps.reopen(sweep->id);
+    std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished.size()
+              << " unfinished trial(s), trials " << next << ".." << sweep->max_trials - 1
+              << " to start" << std::endl;
+    return Controller(runs, *sweep, settings).run(unfinished, next);
+  }
+
+  // ---- a new sweep: the recipe, its [sweep] table and the command line's multirun forms ------
+  exp::SearchSpace cli_space;
+  std::vector<std::string> overrides;
+  std::vector<exp::Diagnostic> problems;
+  for (const auto& arg : request.args) {
+    try {
+      if (auto d = exp::parse_sweep_argument(arg)) {
+        cli_space.push_back(*d);
+      } else {
+        overrides.push_back(arg);
+      }
+    } catch (const exp::RecipeError& e) {
+      problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+    }
+  }
+  if (!problems.empty()) throw exp::RecipeError(problems);
+  exp::Recipe recipe = exp::load_recipe(request.recipe, overrides);
+  const std::string base_dir = fs::absolute(request.recipe).parent_path().string();
+  exp::SearchSpace space;
+  if (const auto* params = recipe.table["sweep"]["parameters"].as_table())
+    space = exp::parse_search_space(*params, request.recipe, problems);
+  for (const auto& d : cli_space) {
+    std::erase_if(space, [&](const exp::Dimension& e) { return e.path == d.path; });
+    space.push_back(d);
+  }
+  if (!cli_space.empty()) {
+    exp::check_sweep(recipe.table, space, exp::builtin_registry(), base_dir, request.recipe,
+                     problems);
+  }
+  if (space.empty()) {
+    problems.push_back({{request.recipe, 0, 0},
+                        "nothing to sweep: the recipe has no [sweep.parameters] and no argument "
+                        "is a multirun form",
+                        {"e.g. fabric-exp sweep " + request.recipe +
+                         " optimizer.lr=1e-4,1e-3 run.seed=range(3)"}});
+  }
+  if (!problems.empty()) throw exp::RecipeError(problems);
+  exp::absolutize_paths(recipe.table, base_dir);
+  toml::table merged = recipe.table;
+  exp::merge_into_sweep(merged, cli_space);
+  const toml::table& sweep_table = *merged["sweep"].as_table();
+  SweepSettings settings = read_settings(sweep_table, request.recipe);
+  if (!request.launcher.empty()) settings.launcher = request.launcher;
+  if (request.parallel) settings.parallel = *request.parallel;
+
+  SweepRecord sweep;
+  sweep.method = settings.method;
+  sweep.objective = settings.objective;
+  sweep.direction = settings.objective.empty() ? "" : settings.direction;
+  sweep.summary = settings.summary;
+  sweep.seed = settings.seed;
+  sweep.parallel = settings.parallel;
+  sweep.max_trials = request.max_trials.value_or(settings.max_trials.value_or(0));
+  if (settings.method == "grid") {
+    const int64_t size = grid_size(settings.space);
+    sweep.max_trials = sweep.max_trials > 0 ? std::min(sweep.max_trials, size) : size;
+  } else if (sweep.max_trials <= 0) {
+    throw exp::RecipeError({{{request.recipe, 0, 0},
+                             "method \"" + settings.method + "\" needs a trial budget",
+                             {"set [sweep] max_trials, or pass --max-trials N"}}});
+  }
+  const auto& run_table = recipe.table["run"];
+  sweep.name = !request.name.empty()                    ? request.name
+               : run_table["name"].value<std::string>() ? *run_table["name"].value<std::string>()
+                                                        : fs::path(request.recipe).stem().string();
+  sweep.experiment = run_table["experiment"].value_or(std::string("default"));
+  sweep.recipe_path = fs::absolute(request.recipe).string();
+  sweep.recipe_text = recipe.text;
+  sweep.spec = exp::to_toml(sweep_table);
+  sweep.base_recipe = exp::to_toml(exp::without_sweep(merged));
+
+  if (request.dry_run) {
+    if (settings.method == "tpe") {
+      throw ValueError("--dry-run lists grid and random trials; tpe's depend on results");
+    }
+    auto sampler = make_sampler(settings.space, settings.sampler());
+    for (int64_t n = 0; n < sweep.max_trials; ++n)
+      std::cout << "trial " << n << ": " << point_summary(settings.space, sampler->propose(n, {}))
+                << "\n";
+    return 0;
+  }
+
+  const std::string runs_root = run_table["output_dir"].value_or(std::string("runs"));
+  sweep.id = sweeps.create(sweep, runs_root);
+  sweep = *sweeps.get(sweep.id);
+  write_text(sweep.sweep_dir + "/base.toml", sweep.base_recipe);
+  write_text(sweep.sweep_dir + "/sweep.toml", sweep.spec);
+  std::cout << "[sweep " << sweep.id << "] " << sweep.name << ": " << settings.method << " over "
+            << settings.space.size() << " parameter(s), " << sweep.max_trials << " trials, "
+            << sweep.parallel << " at a time"
+            << (sweep.objective.empty() ? "" : ", " + sweep.direction + " " + sweep.objective)
+            << "  (" << sweep.sweep_dir << ")" << std::endl;
+  if (settings.launcher == "slurm")
+    return submit_slurm_array(sweeps, sweep, settings, request.submit);
+  return Controller(runs, sweep, settings).run({}, 0);
+}
+
+}  // namespace fabric::sweep

@@ -1,0 +1,32 @@
+// `fabric-exp sweep`: the controller. It owns trial assignment: it asks the sampler for trial
+// N's parameters, records the trial, and starts `fabric-exp sweep trial SWEEP N` as a child
+// process (its own process group, its output in the sweep's folder), at most `parallel` at
+// once. A trial that crashes is recorded as failed and the sweep goes on. SIGINT/SIGTERM stop
+// the running trials cleanly (each writes a checkpoint); `--resume` continues them and the
+// remaining trial numbers, never re-running a trial that ended.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fabric::sweep {
+
+struct SweepRequest {
+  std::string recipe;
+  std::vector<std::string> args;  // overrides and multirun forms (a=1,2  a=range(3) ...)
+  std::string store;              // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
+  std::string resume;             // a sweep id, prefix or "last"
+  std::string name;
+  std::optional<int64_t> parallel, max_trials;
+  std::string launcher;  // overrides [sweep] launcher
+  bool dry_run = false;  // print the trials a grid or random sweep would run, run nothing
+  bool submit = false;   // slurm: sbatch the job array
+};
+
+/// 0: the sweep finished with at least one finished trial; 1: every trial failed;
+/// 128 + signal: stopped (resumable). Recipe problems throw exp::RecipeError.
+int run_sweep(const SweepRequest& request);
+
+}  // namespace fabric::sweep

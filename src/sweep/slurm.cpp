@@ -1,0 +1,114 @@
+#include "sweep/slurm.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+#include "fabric/error.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace fabric::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string task_store(const SweepRecord& sweep, int64_t number) {
+  return sweep.sweep_dir + "/slurm/trial-" + std::to_string(number) + ".db";
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const SweepSettings& settings,
+                       bool submit) {
+  if (settings.method == "tpe" || settings.pruner != "none") {
+    throw ValueError(
+        "not supported yet: the slurm launcher runs independent trials (grid or random, no "
+        "pruner); tpe and pruning read other trials' results while they run");
+  }
+  const std::string dir = sweep.sweep_dir + "/slurm";
+  fs::create_directories(dir);
+  auto sampler = make_sampler(settings.space, settings.sampler());
+  SweepRecord copy = sweep;
+  copy.status = "running";
+  for (int64_t n = 0; n < sweep.max_trials; ++n) {
+    const std::string params = point_toml(settings.space, sampler->propose(n, {}));
+    sweeps.queue_trial(sweep.id, n, params);
+    store::RunStore task(task_store(sweep, n));
+    SweepStore task_sweeps(task);
+    task_sweeps.insert(copy);
+    task_sweeps.queue_trial(sweep.id, n, params);
+  }
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const std::string script = dir + "/array.sbatch";
+  std::ofstream out(script);
+  out << "#!/bin/bash\n"
+      << "# fabric-exp sweep " << sweep.id << " (" << sweep.name << "): one array task per trial.\n"
+      << "# Each task writes its own store; `fabric-exp sweep collect " << sweep.id
+      << "` merges them.\n"
+      << "#SBATCH --job-name=fabric-exp-" << sweep.name << "\n"
+      << "#SBATCH --array=0-" << sweep.max_trials - 1 << "%" << sweep.parallel << "\n"
+      << "#SBATCH --output=" << dir << "/trial-%a.log\n"
+      << "cd " << shell_quote(fs::current_path().string()) << " || exit 1\n"
+      << "exec " << shell_quote(exe) << " sweep trial " << sweep.id
+      << " \"$SLURM_ARRAY_TASK_ID\" --store " << shell_quote(dir)
+      << "/trial-\"$SLURM_ARRAY_TASK_ID\".db\n";
+  out.close();
+  chmod(script.c_str(), 0755);
+  std::cout << "[sweep " << sweep.id << "] job array for " << sweep.max_trials
+            << " trials: " << script << "\n";
+  if (!submit) {
+    std::cout << "  submit:  sbatch " << script << "\n"
+              << "  collect: fabric-exp sweep collect " << sweep.id << "\n";
+    return 0;
+  }
+  const int rc = std::system(("sbatch " + shell_quote(script)).c_str());
+  if (rc != 0) {
+    std::cerr << "fabric-exp: error: sbatch " << script << " failed (status " << rc
+              << "); the script stays for a manual submission\n";
+    return 1;
+  }
+  std::cout << "  collect results with: fabric-exp sweep collect " << sweep.id << "\n";
+  return 0;
+}
+
+int collect_slurm_results(SweepStore& sweeps, const std::string& sweep_id) {
+  auto sweep = sweeps.get(sweep_id);
+  auto& db = sweeps.runs().db();
+  int ended = 0;
+  for (const auto& t : sweeps.trials(sweep_id)) {
+    const std::string path = task_store(*sweep, t.number);
+    if (!fs::exists(path)) continue;
+    { store::RunStore migrate(path); }  // a task store written by an older fabric-exp
+    db.prepare("ATTACH DATABASE ? AS task").bind(1, path).run();
+    try {
+      db.transaction([&] {
+        for (const char* table :
+             {"runs", "params", "tags", "metrics", "metric_summary", "artifacts"})
+          db.exec(fmt::format("INSERT OR REPLACE INTO main.{0} SELECT * FROM task.{0}", table));
+        db.prepare(
+              "INSERT OR REPLACE INTO main.trials SELECT * FROM task.trials WHERE sweep_id = ?")
+            .bind(1, sweep_id)
+            .run();
+      });
+    } catch (...) {
+      db.exec("DETACH DATABASE task");
+      throw;
+    }
+    db.exec("DETACH DATABASE task");
+  }
+  for (const auto& t : sweeps.trials(sweep_id))
+    ended += t.status != "queued" && t.status != "running";
+  if (ended == sweep->max_trials) sweeps.set_status(sweep_id, "finished");
+  return ended;
+}
+
+}  // namespace fabric::sweep

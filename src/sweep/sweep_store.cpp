@@ -1,0 +1,294 @@
+#include "sweep/sweep_store.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace fabric::sweep {
+
+using store::SqlValue;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kSweepColumns =
+    "id, name, experiment, status, method, coalesce(objective,''), coalesce(direction,''), "
+    "coalesce(summary,'last'), spec, coalesce(recipe_path,''), coalesce(recipe_text,''), "
+    "base_recipe, sweep_dir, coalesce(host,''), seed, max_trials, parallel, coalesce(pid,0), "
+    "created_at, coalesce(ended_at,0), coalesce(heartbeat_at,0)";
+
+SweepRecord read_sweep(store::Statement& st) {
+  SweepRecord s;
+  std::string* texts[] = {&s.id,          &s.name,        &s.experiment, &s.status, &s.method,
+                          &s.objective,   &s.direction,   &s.summary,    &s.spec,   &s.recipe_path,
+                          &s.recipe_text, &s.base_recipe, &s.sweep_dir,  &s.host};
+  for (int i = 0; i < 14; ++i) *texts[i] = st.text(i);
+  s.seed = st.integer(14);
+  s.max_trials = st.integer(15);
+  s.parallel = st.integer(16);
+  s.pid = st.integer(17);
+  s.created_at = st.real(18);
+  s.ended_at = st.real(19);
+  s.heartbeat_at = st.real(20);
+  return s;
+}
+
+const char* kTrialColumns =
+    "number, coalesce(run_id,''), status, params, coalesce(error,''), value, pruned_report, "
+    "pruned_rung, pruned_value, pruned_threshold, coalesce(started_at,0), coalesce(ended_at,0)";
+
+TrialRecord read_trial(store::Statement& st) {
+  TrialRecord t;
+  t.number = st.integer(0);
+  t.run_id = st.text(1);
+  t.status = st.text(2);
+  t.params = st.text(3);
+  t.error = st.text(4);
+  if (!st.is_null(5)) t.value = st.real(5);
+  if (!st.is_null(6)) t.pruned_report = st.integer(6);
+  if (!st.is_null(7)) t.pruned_rung = st.integer(7);
+  if (!st.is_null(8)) t.pruned_value = st.real(8);
+  if (!st.is_null(9)) t.pruned_threshold = st.real(9);
+  t.started_at = st.real(10);
+  t.ended_at = st.real(11);
+  return t;
+}
+
+SqlValue text_or_null(const std::string& s) {
+  return s.empty() ? SqlValue{} : SqlValue{s};
+}
+
+}  // namespace
+
+std::string SweepStore::create(SweepRecord s, const std::string& runs_root) {
+  db_.transaction([&] {
+    auto exists = db_.prepare("SELECT 1 FROM sweeps WHERE id = ?");
+    do {
+      s.id = store::new_short_id();
+      exists.reset();
+      exists.bind(1, s.id);
+    } while (exists.step());
+    s.sweep_dir =
+        (fs::absolute(runs_root) / "sweeps" / (s.name + "-" + s.id)).lexically_normal().string();
+    s.status = "running";
+    s.host = store::hostname();
+    s.pid = int64_t(getpid());
+    s.created_at = s.heartbeat_at = store::now_seconds();
+    insert(s);
+    fs::create_directories(s.sweep_dir);
+  });
+  return s.id;
+}
+
+void SweepStore::insert(const SweepRecord& s) {
+  db_.prepare(
+         "INSERT INTO sweeps (id, name, experiment, status, method, objective, direction, "
+         "summary, spec, recipe_path, recipe_text, base_recipe, seed, max_trials, parallel, "
+         "sweep_dir, host, pid, created_at, heartbeat_at) "
+         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+      .bind_all({s.id,
+                 s.name,
+                 s.experiment,
+                 s.status,
+                 s.method,
+                 text_or_null(s.objective),
+                 text_or_null(s.direction),
+                 s.summary,
+                 s.spec,
+                 s.recipe_path,
+                 s.recipe_text,
+                 s.base_recipe,
+                 s.seed,
+                 s.max_trials,
+                 s.parallel,
+                 s.sweep_dir,
+                 s.host,
+                 s.pid,
+                 s.created_at,
+                 s.heartbeat_at})
+      .run();
+}
+
+std::optional<SweepRecord> SweepStore::get(const std::string& id) {
+  auto st = db_.prepare(std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_sweep(st);
+}
+
+std::string SweepStore::resolve(const std::string& ref) {
+  if (ref == "last") {
+    auto st = db_.prepare("SELECT id FROM sweeps ORDER BY created_at DESC, rowid DESC LIMIT 1");
+    if (!st.step()) throw store::StoreError("no sweeps in '" + db_.path() + "' yet");
+    return st.text(0);
+  }
+  auto st = db_.prepare(
+      "SELECT id FROM sweeps WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6");
+  st.bind(1, ref);
+  std::vector<std::string> found;
+  while (st.step()) found.push_back(st.text(0));
+  for (const auto& f : found)
+    if (f == ref) return f;
+  if (found.empty()) throw store::StoreError("no sweep '" + ref + "' in '" + db_.path() + "'");
+  if (found.size() > 1) {
+    std::string list;
+    for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
+    throw store::StoreError("sweep prefix '" + ref + "' is ambiguous: " + list);
+  }
+  return found[0];
+}
+
+std::vector<SweepRecord> SweepStore::list() {
+  auto st = db_.prepare(std::string("SELECT ") + kSweepColumns +
+                        " FROM sweeps ORDER BY created_at DESC, rowid DESC");
+  std::vector<SweepRecord> out;
+  while (st.step()) out.push_back(read_sweep(st));
+  return out;
+}
+
+void SweepStore::set_status(const std::string& id, const std::string& status) {
+  const bool ended = status != "running";
+  db_.prepare("UPDATE sweeps SET status = ?, ended_at = ?, heartbeat_at = ? WHERE id = ?")
+      .bind_all(
+          {status, ended ? SqlValue{store::now_seconds()} : SqlValue{}, store::now_seconds(), id})
+      .run();
+}
+
+void SweepStore::reopen(const std::string& id) {
+  db_.prepare(
+         "UPDATE sweeps SET status = 'running', ended_at = NULL, heartbeat_at = ?, host = ?, "
+         "pid = ? WHERE id = ?")
+      .bind_all({store::now_seconds(), store::hostname(), int64_t(getpid()), id})
+      .run();
+}
+
+void SweepStore::heartbeat(const std::string& id) {
+  db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ?")
+      .bind_all({store::now_seconds(), id})
+      .run();
+}
+
+int SweepStore::reap_stale() {
+  std::vector<std::string> dead;
+  {
+    auto st = db_.prepare("SELECT id, host, pid FROM sweeps WHERE status = 'running'");
+    const std::string host = store::hostname();
+    while (st.step()) {
+      const int64_t pid = st.integer(2);
+      if (st.text(1) == host && pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH)
+        dead.push_back(st.text(0));
+    }
+  }
+  for (const auto& id : dead) set_status(id, "stopped");
+  return int(dead.size());
+}
+
+std::vector<TrialRecord> SweepStore::trials(const std::string& id) {
+  auto st = db_.prepare(std::string("SELECT ") + kTrialColumns +
+                        " FROM trials WHERE sweep_id = ? ORDER BY number");
+  st.bind(1, id);
+  std::vector<TrialRecord> out;
+  while (st.step()) out.push_back(read_trial(st));
+  return out;
+}
+
+std::optional<TrialRecord> SweepStore::trial(const std::string& id, int64_t number) {
+  auto st = db_.prepare(std::string("SELECT ") + kTrialColumns +
+                        " FROM trials WHERE sweep_id = ? AND number = ?");
+  st.bind_all({id, number});
+  if (!st.step()) return std::nullopt;
+  return read_trial(st);
+}
+
+void SweepStore::start_trial(const std::string& id, int64_t number, const std::string& params,
+                             const std::string& run_id) {
+  db_.transaction([&] {
+    db_.prepare(
+           "INSERT INTO trials (sweep_id, number, run_id, status, params, started_at) "
+           "VALUES (?1,?2,?3,'running',?4,?5) ON CONFLICT (sweep_id, number) DO UPDATE SET "
+           "run_id = ?3, status = 'running', params = ?4, started_at = ?5, ended_at = NULL, "
+           "error = NULL, value = NULL")
+        .bind_all({id, number, text_or_null(run_id), params, store::now_seconds()})
+        .run();
+  });
+}
+
+void SweepStore::queue_trial(const std::string& id, int64_t number, const std::string& params) {
+  db_.prepare("INSERT INTO trials (sweep_id, number, status, params) VALUES (?,?,'queued',?)")
+      .bind_all({id, number, params})
+      .run();
+}
+
+void SweepStore::attach_run(const std::string& id, int64_t number, const std::string& run_id) {
+  db_.prepare("UPDATE trials SET run_id = ? WHERE sweep_id = ? AND number = ?")
+      .bind_all({run_id, id, number})
+      .run();
+}
+
+void SweepStore::end_trial(const std::string& id, int64_t number, const std::string& status,
+                           std::optional<double> value, const std::string& error) {
+  db_.prepare(
+         "UPDATE trials SET status = ?, value = ?, error = ?, ended_at = ? "
+         "WHERE sweep_id = ? AND number = ?")
+      .bind_all({status, value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
+                 store::now_seconds(), id, number})
+      .run();
+}
+
+void SweepStore::record_prune(const std::string& id, int64_t number, const PruneRecord& p) {
+  db_.prepare(
+         "UPDATE trials SET pruned_report = ?, pruned_rung = ?, pruned_value = ?, "
+         "pruned_threshold = ? WHERE sweep_id = ? AND number = ?")
+      .bind_all(
+          {p.report, p.rung ? SqlValue{*p.rung} : SqlValue{}, p.value, p.threshold, id, number})
+      .run();
+}
+
+std::optional<double> SweepStore::objective_value(const std::string& run_id, const std::string& key,
+                                                  const std::string& summary) {
+  // `summary` is one of three constants, never user text pasted into SQL.
+  const std::string column = summary == "min" ? "min" : summary == "max" ? "max" : "last";
+  auto st = db_.prepare("SELECT " + column + " FROM metric_summary WHERE run_id = ? AND key = ?");
+  st.bind_all({run_id, key});
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return st.real(0);
+}
+
+std::vector<std::vector<double>> SweepStore::finished_curves(const std::string& id,
+                                                             const std::string& key,
+                                                             int64_t except) {
+  auto st = db_.prepare(
+      "SELECT t.number, m.value FROM trials t JOIN metrics m ON m.run_id = t.run_id "
+      "WHERE t.sweep_id = ? AND t.status = 'finished' AND t.number != ? AND m.key = ? "
+      "ORDER BY t.number, m.step");
+  st.bind_all({id, except, key});
+  std::vector<std::vector<double>> out;
+  int64_t current = -1;
+  while (st.step()) {
+    if (st.integer(0) != current) {
+      current = st.integer(0);
+      out.emplace_back();
+    }
+    out.back().push_back(st.real(1));
+  }
+  return out;
+}
+
+std::vector<double> SweepStore::enter_rung(const std::string& id, int64_t rung, int64_t number,
+                                           double value) {
+  std::vector<double> values;
+  db_.transaction([&] {
+    db_.prepare(
+           "INSERT OR REPLACE INTO sweep_rungs (sweep_id, rung, number, value) VALUES (?,?,?,?)")
+        .bind_all({id, rung, number, value})
+        .run();
+    auto st = db_.prepare("SELECT value FROM sweep_rungs WHERE sweep_id = ? AND rung = ?");
+    st.bind_all({id, rung});
+    while (st.step()) values.push_back(st.real(0));
+  });
+  return values;
+}
+
+}  // namespace fabric::sweep

@@ -1,0 +1,97 @@
+// Sweeps and their trials in the run store (tables `sweeps`, `trials`, `sweep_rungs`, schema
+// migration 3). A trial is a run once its process has created one (trials.run_id); the trial row
+// keeps what the sweep needs beyond the run: its parameters, its objective value, and why it was
+// pruned.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/run_store.hpp"
+
+namespace fabric::sweep {
+
+struct SweepRecord {
+  std::string id, name, experiment, status, method, objective, direction, summary;
+  std::string spec;  // the [sweep] table as TOML
+  std::string recipe_path, recipe_text;
+  std::string base_recipe;  // TOML each trial runs before its parameters
+  std::string sweep_dir, host;
+  int64_t seed = 0, max_trials = 0, parallel = 1, pid = 0;
+  double created_at = 0, ended_at = 0, heartbeat_at = 0;
+  bool minimize() const { return direction == "minimize"; }
+};
+
+struct TrialRecord {
+  int64_t number = 0;
+  std::string run_id, status, params, error;  // params: TOML, "optimizer.lr" = 0.001
+  std::optional<double> value;
+  std::optional<int64_t> pruned_report, pruned_rung;
+  std::optional<double> pruned_value, pruned_threshold;
+  double started_at = 0, ended_at = 0;
+};
+
+/// Why a trial was pruned (recorded with it).
+struct PruneRecord {
+  int64_t report = 0;
+  std::optional<int64_t> rung;
+  double value = 0, threshold = 0;
+};
+
+class SweepStore {
+ public:
+  explicit SweepStore(store::RunStore& runs) : runs_(runs), db_(runs.db()) {}
+
+  /// Inserts the sweep (status running, this host and pid) with a fresh id, returned, and
+  /// creates its folder <runs_root>/sweeps/<name>-<id>.
+  std::string create(SweepRecord sweep, const std::string& runs_root);
+  /// Inserts a copy of a sweep recorded in another store (a SLURM task's own store).
+  void insert(const SweepRecord& sweep);
+  std::optional<SweepRecord> get(const std::string& id);
+  /// A full id, a unique prefix, or "last". Throws store::StoreError otherwise.
+  std::string resolve(const std::string& ref);
+  /// Every sweep, newest first.
+  std::vector<SweepRecord> list();
+  void set_status(const std::string& id, const std::string& status);
+  /// Running again (resume), owned by this process.
+  void reopen(const std::string& id);
+  void heartbeat(const std::string& id);
+  /// Sweeps marked running whose controller process is gone from this host become "stopped"
+  /// (they can be resumed).
+  int reap_stale();
+
+  /// Trials in number order.
+  std::vector<TrialRecord> trials(const std::string& id);
+  std::optional<TrialRecord> trial(const std::string& id, int64_t number);
+  /// A new trial row, or a trial that starts again (resume): status running, run_id cleared
+  /// unless it continues that run.
+  void start_trial(const std::string& id, int64_t number, const std::string& params,
+                   const std::string& run_id = "");
+  /// A trial assigned ahead of running (a SLURM job array): status queued.
+  void queue_trial(const std::string& id, int64_t number, const std::string& params);
+  void attach_run(const std::string& id, int64_t number, const std::string& run_id);
+  void end_trial(const std::string& id, int64_t number, const std::string& status,
+                 std::optional<double> value, const std::string& error = "");
+  void record_prune(const std::string& id, int64_t number, const PruneRecord& prune);
+
+  /// The objective's summary ("last", "min" or "max") of a run, if it logged the key.
+  std::optional<double> objective_value(const std::string& run_id, const std::string& key,
+                                        const std::string& summary);
+  /// Each finished trial's curve of `key` (values in step order): what the median pruner
+  /// compares with. Excludes trial `except`.
+  std::vector<std::vector<double>> finished_curves(const std::string& id, const std::string& key,
+                                                   int64_t except);
+  /// Records `value` for trial `number` at ASHA rung `rung` and returns every value recorded at
+  /// that rung (its own included), in one write transaction.
+  std::vector<double> enter_rung(const std::string& id, int64_t rung, int64_t number, double value);
+
+  store::RunStore& runs() { return runs_; }
+
+ private:
+  store::RunStore& runs_;
+  store::Database& db_;
+};
+
+}  // namespace fabric::sweep
