@@ -106,6 +106,16 @@ std::string hostname() {
   return buf;
 }
 
+bool process_gone(int64_t pid) {
+  if (pid <= 0) return false;
+  if (kill(pid_t(pid), 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');  // the state follows "(command) "
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
 namespace {
 
 std::optional<double> as_number(const std::string& s) {
@@ -430,7 +440,7 @@ int RunStore::reap_stale(double timeout) {
       std::time_t t = std::time_t(beat);
       char when[32];
       std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
-      if (st.text(1) == host && pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH) {
+      if (st.text(1) == host && process_gone(pid)) {
         dead.emplace_back(
             st.text(0), "process " + std::to_string(pid) + " is gone; no heartbeat since " + when);
       } else if (beat < cutoff) {

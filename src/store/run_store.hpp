@@ -21,6 +21,9 @@ double now_seconds();
 /// A fresh id of 8 characters without look-alikes (runs and sweeps); uniqueness is the caller's.
 std::string new_short_id();
 std::string hostname();
+/// Whether process `pid` of this host has exited: it does not exist, or it is a zombie nobody
+/// has reaped yet (an orphan under an init that does not reap).
+bool process_gone(int64_t pid);
 
 struct NewRun {
   std::string name, experiment;

@@ -245,10 +245,9 @@ class Controller {
 int run_sweep(const SweepRequest& request) {
   const std::string store_path =
       request.store.empty() ? store::default_store_path() : request.store;
-  store::RunStore runs(store_path);
-  SweepStore sweeps(runs);
-
   if (!request.resume.empty()) {
+    store::RunStore runs(store_path);
+    SweepStore sweeps(runs);
     if (!request.recipe.empty()) {
       throw ValueError("--resume continues a recorded sweep with its own recipe; drop '" +
                        request.recipe + "'");
@@ -361,6 +360,8 @@ int run_sweep(const SweepRequest& request) {
   }
 
   const std::string runs_root = run_table["output_dir"].value_or(std::string("runs"));
+  store::RunStore runs(store_path);
+  SweepStore sweeps(runs);
   sweep.id = sweeps.create(sweep, runs_root);
   sweep = *sweeps.get(sweep.id);
   write_text(sweep.sweep_dir + "/base.toml", sweep.base_recipe);

@@ -1,9 +1,7 @@
 #include "sweep/sweep_store.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <filesystem>
 
 namespace fabric::sweep {
@@ -177,8 +175,7 @@ int SweepStore::reap_stale() {
     const std::string host = store::hostname();
     while (st.step()) {
       const int64_t pid = st.integer(2);
-      if (st.text(1) == host && pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH)
-        dead.push_back(st.text(0));
+      if (st.text(1) == host && store::process_gone(pid)) dead.push_back(st.text(0));
     }
   }
   for (const auto& id : dead) set_status(id, "stopped");

@@ -30,7 +30,7 @@ TEST_CASE("opening a version-1 store migrates it and keeps its runs", "[store][m
   }
   RunStore store(path);
   CHECK(store.schema_version() == current_schema_version());
-  CHECK(current_schema_version() == 2);
+  CHECK(current_schema_version() == 3);
   auto run = store.get("oldrun12");
   REQUIRE(run);
   CHECK(run->name == "old");
@@ -45,6 +45,37 @@ TEST_CASE("opening a version-1 store migrates it and keeps its runs", "[store][m
   // A store newer than this binary is refused rather than misread.
   Database(path).exec("PRAGMA user_version = 99");
   CHECK_THROWS_WITH(RunStore(path), Catch::Contains("newer than this fabric-exp"));
+}
+
+TEST_CASE("opening a version-2 store adds the sweep tables and keeps its runs",
+          "[store][migration]") {
+  test_support::TempDir dir;
+  const std::string path = dir.str("v2.db");
+  {
+    Database db(path);
+    db.exec(migrations()[0]);
+    db.exec(migrations()[1]);
+    db.exec("PRAGMA user_version = 2");
+    db.exec(
+        "INSERT INTO runs (id, name, experiment, status, created_at, note) VALUES ('v2run123', "
+        "'old', 'e', 'finished', 1.0, 'kept')");
+  }
+  RunStore store(path);
+  CHECK(store.schema_version() == 3);
+  CHECK(store.get("v2run123")->note == "kept");
+  // The new tables exist and link to runs: a trial's run may be deleted, the trial stays.
+  store.db().exec(
+      "INSERT INTO sweeps (id, name, experiment, status, method, spec, base_recipe, seed, "
+      "max_trials, parallel, sweep_dir, created_at) VALUES ('sw', 'n', 'e', 'running', 'grid', "
+      "'', '', 0, 1, 1, '/tmp', 1.0)");
+  store.db().exec(
+      "INSERT INTO trials (sweep_id, number, run_id, status, params) VALUES ('sw', 0, "
+      "'v2run123', 'finished', '')");
+  store.delete_run("v2run123");
+  auto st = store.db().prepare("SELECT run_id IS NULL, status FROM trials");
+  REQUIRE(st.step());
+  CHECK(st.integer(0) == 1);
+  CHECK(st.text(1) == "finished");
 }
 
 TEST_CASE("the checked-in schema is the one the code creates", "[store][schema]") {

@@ -10,10 +10,6 @@ void register_builtin(Registry& r) {
                TableShape::Fixed, false, &run_spec()});
   r.add_table({"fabric", "Accelerator, devices, strategy and precision.", TableShape::Fixed, false,
                &fabric_spec()});
-  TableInfo sweep{"sweep", "How `fabric-exp sweep` explores the recipe.", TableShape::Fixed, false,
-                  &sweep_spec()};
-  sweep.filled_when_absent = false;
-  r.add_table(sweep);
   r.add_table({"model", "The network.", TableShape::Component, true});
   r.add_table({"optimizer", "The optimizer.", TableShape::Component, true});
   r.add_table({"scheduler", "The learning-rate schedule.", TableShape::Component, false});
@@ -26,6 +22,10 @@ void register_builtin(Registry& r) {
                TableShape::ComponentArray, false});
   r.add_table(
       {"loggers", "Where metrics go besides the run store.", TableShape::ComponentArray, false});
+  TableInfo sweep{"sweep", "How `fabric-exp sweep` explores the recipe.", TableShape::Fixed, false,
+                  &sweep_spec()};
+  sweep.filled_when_absent = false;
+  r.add_table(sweep);
 
   r.add(components::mlp_model_entry());
   r.add(components::cnn_model_entry());
