@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 
 namespace fabric::sweep {
 
@@ -56,6 +57,29 @@ double pearson(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
 }
 
+/// The trials' values of dimension i as numbers (log scale for log dimensions), or nullopt
+/// when a value is not a number (a choice of strings or lists).
+std::optional<std::vector<double>> numbers(const exp::Dimension& d,
+                                           const std::vector<Observation>& trials, size_t i) {
+  std::vector<double> x;
+  for (const auto& o : trials) {
+    char* end = nullptr;
+    const double v = std::strtod(o.point[i].c_str(), &end);
+    if (end == o.point[i].c_str() || *end != '\0') return std::nullopt;
+    x.push_back(d.log ? std::log(v) : v);
+  }
+  return x;
+}
+
+/// "higher is better (Spearman +0.91)": the rank correlation of a parameter with the objective.
+std::string direction(const std::vector<double>& x, const std::vector<double>& y, bool minimize) {
+  const double rho = pearson(ranks(x), ranks(y));
+  const bool higher_better = minimize ? rho < 0 : rho > 0;
+  return std::abs(rho) < 0.1 ? fmt::format("no clear direction (Spearman {:+.2f})", rho)
+                             : fmt::format("{} is better (Spearman {:+.2f})",
+                                           higher_better ? "higher" : "lower", rho);
+}
+
 }  // namespace
 
 std::vector<ParameterEffect> parameter_effects(const exp::SearchSpace& space,
@@ -89,23 +113,16 @@ std::vector<ParameterEffect> parameter_effects(const exp::SearchSpace& space,
       }
       e.effect = fmt::format("best: {} (mean {:.4g} over {} trials)", best, best_mean,
                              by_value[best].second);
+      if (auto x = numbers(d, finished, i)) e.effect += "; " + direction(*x, y, minimize);
     } else {
-      std::vector<double> x;
-      for (const auto& o : finished) {
-        const double v = std::stod(o.point[i]);
-        x.push_back(d.log ? std::log(v) : v);
-      }
+      const std::vector<double> x = *numbers(d, finished, i);
       // Quartiles of the values tried (fewer bins for few trials): continuous values rarely
       // repeat, so they are grouped before the ANOVA.
       const auto r = ranks(x);
       const size_t bins = std::clamp<size_t>(finished.size() / 2, 1, 4);
       for (size_t t = 0; t < finished.size(); ++t)
         group[t] = int(r[t] * double(bins) / double(finished.size()));
-      const double rho = pearson(r, ranks(y));
-      const bool higher_better = minimize ? rho < 0 : rho > 0;
-      e.effect = std::abs(rho) < 0.1 ? fmt::format("no clear direction (Spearman {:+.2f})", rho)
-                                     : fmt::format("{} is better (Spearman {:+.2f})",
-                                                   higher_better ? "higher" : "lower", rho);
+      e.effect = direction(x, y, minimize);
     }
     e.importance = eta_squared(group, y);
     out.push_back(e);
