@@ -489,4 +489,21 @@ Net build_model(const Params& p, const toml::table& source, const DataInfo& info
   throw NotSupportedError("[model] kind '" + kind + "' is not supported yet");
 }
 
+bool wants_channels_last(const std::string& memory_format, NetImpl& net, const DataInfo& info) {
+  if (memory_format != "auto") return memory_format == "channels_last";
+  if (info.input_shape.size() != 3) return false;
+  for (const auto& m : net.modules(/*include_self=*/false))
+    if (m->as<nn::Conv2d>()) return true;
+  return false;
+}
+
+void to_channels_last(NetImpl& net) {
+  // Not p.contiguous(ChannelsLast): a weight with one input channel already counts as
+  // channels-last-contiguous and keeps its NCHW strides, and layers of mixed layouts are slower
+  // than either. Batches stay as they are: a convolution's output follows its weight's layout.
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.parameters())
+    if (p.dim() == 4) p.set_data(at::empty_like(p, at::MemoryFormat::ChannelsLast).copy_(p));
+}
+
 }  // namespace fabric::engine

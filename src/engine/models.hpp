@@ -25,4 +25,11 @@ int64_t model_outputs(const DataInfo& info, const std::string& loss_kind);
 Net build_model(const Params& model, const toml::table& source, const DataInfo& info,
                 int64_t outputs);
 
+/// Whether 4-D weights should be channels-last for `run.memory_format` ("auto":
+/// when the model has 2-D convolutions and the inputs are images, where oneDNN's convolutions
+/// and the vectorised pooling kernels are faster in that layout).
+bool wants_channels_last(const std::string& memory_format, NetImpl& net, const DataInfo& info);
+/// Stores every 4-D parameter with channels-last strides (same values).
+void to_channels_last(NetImpl& net);
+
 }  // namespace fabric::engine

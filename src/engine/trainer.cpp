@@ -44,6 +44,9 @@ data::TensorDataset shard(const data::TensorDataset& ds, int rank, int world) {
   return data::TensorDataset(ds.data().index_select(0, idx), ds.target().index_select(0, idx));
 }
 
+/// Under DDP, the steps between two agreements on whether a signal stops the run.
+constexpr int64_t kAgreeEvery = 16;
+
 at::Generator& cpu_generator() {
   static at::Generator gen = at::detail::getDefaultCPUGenerator();
   return gen;
@@ -94,6 +97,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
     return build_model(Params(table_of(I.resolved, "model"), "model"), table_of(I.source, "model"),
                        splits.info, outputs);
   });
+  if (wants_channels_last(run.text("memory_format"), *net, splits.info)) to_channels_last(*net);
   auto opt = build_optimizer(Params(table_of(I.resolved, "optimizer"), "optimizer"), *net);
   auto [model, optimizer] = fabric.setup(net, opt);
 
@@ -335,10 +339,13 @@ FitResult Trainer::fit(const std::string& resume_from) {
         break;
       }
       // Every rank stops at the same step: the signal reaches rank 0 (the launcher's process
-      // group) first, and one small all-reduce spreads it.
-      int signal = I.hooks.interrupted();
-      if (world > 1) {
-        auto flag = at::tensor({int64_t(signal)}, at::kLong).to(fabric.device());
+      // group) first, and one small all-reduce spreads it. Ranks agree every kAgreeEvery steps:
+      // on loopback Gloo that collective costs as much as a small model's step.
+      int signal = 0;
+      if (world == 1) {
+        signal = I.hooks.interrupted();
+      } else if (loop.global_step % kAgreeEvery == 0) {
+        auto flag = at::tensor({int64_t(I.hooks.interrupted())}, at::kLong).to(fabric.device());
         signal = int(fabric.all_reduce(flag, ReduceOp::Max).item<int64_t>());
       }
       if (signal != 0) {

@@ -158,6 +158,32 @@ TEST_CASE("Ctrl-C writes a checkpoint, records the run as killed and exits 130",
                  "resume with: fabric-exp run --resume"));
 }
 
+TEST_CASE("SIGTERM to a DDP run stops both ranks at one agreed step and it resumes",
+          "[e2e][run][signal][ddp]") {
+  TempDir dir;
+  const std::string ddp = " fabric.accelerator=cpu fabric.strategy=ddp fabric.devices=2";
+  const int code =
+      interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun + ddp, SIGTERM);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  REQUIRE(code == 143);
+  auto row = query(dir, "SELECT id, status, run_dir FROM runs");
+  REQUIRE(row.size() == 1);
+  CHECK(row[0][1] == "killed");
+  // Ranks agree on stopping every 16 steps: the checkpoint is at such a step, before the end.
+  const std::string out = test_support::read_file(dir.str("out.txt"));
+  const auto at = out.find("steps: ");
+  REQUIRE(at != std::string::npos);
+  const int64_t step = std::stoll(out.substr(at + 7));
+  CHECK(step % 16 == 0);
+  CHECK(step < 1600);
+  CHECK(fs::exists(row[0][2] + "/checkpoints/last.ckpt"));
+  auto resumed = fabric_exp(dir, "run --resume last");
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(contains(resumed.output, "step " + std::to_string(step)));
+  CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
+}
+
 TEST_CASE("a missing data folder is a recipe error naming the key", "[e2e][run][errors]") {
   TempDir dir;
   auto r = fabric_exp(

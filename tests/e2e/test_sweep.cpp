@@ -84,8 +84,8 @@ TEST_CASE("a 2x2 grid with parallel 2 runs 4 trials, never more than 2 at once, 
     // Each trial is a normal run linked to its sweep.
     CHECK(query_one(dir, "SELECT parent || ' ' || status FROM runs WHERE id = '" + t[6] + "'") ==
           id + " finished");
-    CHECK(query_one(dir, "SELECT value FROM tags WHERE key = 'trial' AND run_id = '" + t[6] + "'") ==
-          t[0]);
+    CHECK(query_one(dir, "SELECT value FROM tags WHERE key = 'trial' AND run_id = '" + t[6] +
+                             "'") == t[0]);
   }
   CHECK(params.size() == 4);  // every combination once
   // At no trial's start were more than two trials running.
@@ -100,16 +100,17 @@ TEST_CASE("a 2x2 grid with parallel 2 runs 4 trials, never more than 2 at once, 
   CHECK(contains(r.output, "best: trial " + best + " "));
   auto show = fabric_exp(dir, "sweep show " + id.substr(0, 4) + " --format csv");
   REQUIRE(show.exit_code == 0);
-  CHECK(show.output.rfind("trial,status,val/accuracy,model.hidden,optimizer.lr,run,note\n" + best +
-                              ",finished,",
-                          0) == 0);
+  CHECK(show.output.rfind(
+            "trial,status,val/accuracy,model.hidden,optimizer.lr,run,note\n" + best + ",finished,",
+            0) == 0);
   auto table = fabric_exp(dir, "sweep show last");
   CHECK(contains(table.output, "parameter effects (4 finished trials"));
   CHECK(contains(table.output, "its resolved recipe"));
   auto list = fabric_exp(dir, "sweeps --format json");
   CHECK(contains(list.output, "\"trials\": \"4/4\""));
   // The trials are runs like any other: queryable by their sweep tag.
-  auto runs = fabric_exp(dir, "runs --where \"tags.sweep = '" + id + "'\" --format csv --columns id");
+  auto runs =
+      fabric_exp(dir, "runs --where \"tags.sweep = '" + id + "'\" --format csv --columns id");
   CHECK(std::count(runs.output.begin(), runs.output.end(), '\n') == 5);
 }
 
@@ -118,7 +119,8 @@ TEST_CASE("random and tpe sweeps are reproducible from their seed", "[e2e][sweep
   auto sweep = [&](const std::string& args) {
     auto r = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) +
                                  " sweep.pruner=none run.max_steps=20 'optimizer.lr=tag(log, "
-                                 "interval(1e-4, 1e-2))' 'model.hidden=[16],[32]' " + args);
+                                 "interval(1e-4, 1e-2))' 'model.hidden=[16],[32]' " +
+                                 args);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     return trial_params(dir, newest_sweep(dir));
@@ -155,12 +157,14 @@ TEST_CASE("the median pruner stops the known-bad trials at their first validatio
   CHECK(trials[3] == std::vector<std::string>{"3", "pruned", "1", "pruned", "1", "0"});
   // What a pruned trial was compared to: the median of the finished trials' first validations.
   auto pruned = query(dir, "SELECT pruned_value, pruned_threshold FROM trials WHERE number = 2");
-  const double first0 = std::stod(query_one(
-      dir, "SELECT value FROM metrics WHERE key = 'val/loss' AND run_id = (SELECT run_id FROM "
-           "trials WHERE number = 0) ORDER BY step LIMIT 1"));
-  const double first1 = std::stod(query_one(
-      dir, "SELECT value FROM metrics WHERE key = 'val/loss' AND run_id = (SELECT run_id FROM "
-           "trials WHERE number = 1) ORDER BY step LIMIT 1"));
+  const double first0 = std::stod(
+      query_one(dir,
+                "SELECT value FROM metrics WHERE key = 'val/loss' AND run_id = (SELECT run_id FROM "
+                "trials WHERE number = 0) ORDER BY step LIMIT 1"));
+  const double first1 = std::stod(
+      query_one(dir,
+                "SELECT value FROM metrics WHERE key = 'val/loss' AND run_id = (SELECT run_id FROM "
+                "trials WHERE number = 1) ORDER BY step LIMIT 1"));
   CHECK(std::stod(pruned[0][1]) == Approx((first0 + first1) / 2));
   CHECK(std::stod(pruned[0][0]) > std::stod(pruned[0][1]));
   CHECK(contains(r.output, "trial 2 pruned"));
@@ -170,8 +174,9 @@ TEST_CASE("the median pruner stops the known-bad trials at their first validatio
 
 TEST_CASE("asha stops a trial that is outside the top 1/eta of its rung", "[e2e][sweep][pruning]") {
   TempDir dir;
-  auto r = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) +
-                               " sweep.pruner=asha sweep.reduction_factor=2 optimizer.lr=3e-3,1e-6,1e-7");
+  auto r = fabric_exp(
+      dir, "sweep " + q(sweep_recipe("prune.toml")) +
+               " sweep.pruner=asha sweep.reduction_factor=2 optimizer.lr=3e-3,1e-6,1e-7");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   auto trials =
@@ -181,8 +186,9 @@ TEST_CASE("asha stops a trial that is outside the top 1/eta of its rung", "[e2e]
   CHECK(trials[1] == std::vector<std::string>{"1", "pruned", "1", "0"});
   CHECK(trials[2] == std::vector<std::string>{"2", "pruned", "1", "0"});
   // Rungs at validations 1, 2, 4 (min_resource 1, eta 2): the finished trial reached all three.
-  CHECK(query_one(dir, "SELECT group_concat(rung) FROM (SELECT rung FROM sweep_rungs WHERE number = "
-                       "0 ORDER BY rung)") == "0,1,2");
+  CHECK(query_one(dir,
+                  "SELECT group_concat(rung) FROM (SELECT rung FROM sweep_rungs WHERE number = "
+                  "0 ORDER BY rung)") == "0,1,2");
   CHECK(query_one(dir, "SELECT count(*) FROM sweep_rungs WHERE rung = 0") == "3");
 }
 
@@ -298,7 +304,8 @@ TEST_CASE("sweep errors: nothing to sweep, malformed multirun forms, dry runs cr
   auto none = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")));
   CHECK(none.exit_code == 2);
   CHECK(contains(none.output, "nothing to sweep"));
-  auto bad = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) + " 'optimizer.lr=range(0)'");
+  auto bad =
+      fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) + " 'optimizer.lr=range(0)'");
   CHECK(bad.exit_code == 2);
   CHECK(contains(bad.output, "override 'optimizer.lr=range(0)'"));
   auto typo = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) + " optimizer.lrr=1,2");

@@ -28,8 +28,7 @@ Dimension choice(const std::string& path, std::vector<std::string> values) {
   return d;
 }
 
-Dimension range(const std::string& path, Dimension::Kind kind, double low, double high,
-                bool log) {
+Dimension range(const std::string& path, Dimension::Kind kind, double low, double high, bool log) {
   Dimension d;
   d.path = path;
   d.kind = kind;
@@ -69,9 +68,12 @@ TEST_CASE("multirun arguments: lists, range, choice, intervals; plain overrides 
   REQUIRE(d);
   CHECK(d->path == "optimizer.lr");
   CHECK(d->values == std::vector<std::string>{"0.0001", "0.0003", "0.001"});
-  CHECK(parse_sweep_argument("run.seed=range(3)")->values == std::vector<std::string>{"0", "1", "2"});
-  CHECK(parse_sweep_argument("a.b=range(1,8,3)")->values == std::vector<std::string>{"1", "4", "7"});
-  CHECK(parse_sweep_argument("a.b=range(3,0,-1)")->values == std::vector<std::string>{"3", "2", "1"});
+  CHECK(parse_sweep_argument("run.seed=range(3)")->values ==
+        std::vector<std::string>{"0", "1", "2"});
+  CHECK(parse_sweep_argument("a.b=range(1,8,3)")->values ==
+        std::vector<std::string>{"1", "4", "7"});
+  CHECK(parse_sweep_argument("a.b=range(3,0,-1)")->values ==
+        std::vector<std::string>{"3", "2", "1"});
   CHECK(parse_sweep_argument("optimizer.kind=choice(adam,sgd)")->values ==
         std::vector<std::string>{"\"adam\"", "\"sgd\""});
   CHECK(parse_sweep_argument("m.hidden=[64,64],[128]")->values ==
@@ -94,8 +96,9 @@ TEST_CASE("multirun arguments: lists, range, choice, intervals; plain overrides 
   CHECK_FALSE(parse_sweep_argument("run.name='a,b'"));
   CHECK_FALSE(parse_sweep_argument("~scheduler"));
   // Malformed forms name the argument.
-  CHECK_THROWS_WITH(parse_sweep_argument("a.b=range(0)"), Catch::Contains("override 'a.b=range(0)'") &&
-                                                              Catch::Contains("range() is empty"));
+  CHECK_THROWS_WITH(
+      parse_sweep_argument("a.b=range(0)"),
+      Catch::Contains("override 'a.b=range(0)'") && Catch::Contains("range() is empty"));
   CHECK_THROWS_WITH(parse_sweep_argument("a.b=range(1.5)"), Catch::Contains("integers"));
   CHECK_THROWS_WITH(parse_sweep_argument("a.b=interval(2,1)"), Catch::Contains("a < b"));
   CHECK_THROWS_WITH(parse_sweep_argument("a.b=tag(log,interval(0,1))"), Catch::Contains("a > 0"));
@@ -124,13 +127,17 @@ run.seed = { values = [1, 2] }
 }
 
 TEST_CASE("a bad search space is reported at its key", "[sweep][space]") {
-  const std::string sweep = std::string(kBase) + "[sweep]\nobjective = \"val/accuracy\"\n"
-                                                 "direction = \"maximize\"\n[sweep.parameters]\n";
-  auto err = errors_of(sweep + "\"optimizer.lr\" = { distribution = \"log_unform\", min = 1e-4, max = 1e-2 }\n");
+  const std::string sweep = std::string(kBase) +
+                            "[sweep]\nobjective = \"val/accuracy\"\n"
+                            "direction = \"maximize\"\n[sweep.parameters]\n";
+  auto err = errors_of(
+      sweep + "\"optimizer.lr\" = { distribution = \"log_unform\", min = 1e-4, max = 1e-2 }\n");
   CHECK_THAT(err, Catch::Contains("r.toml:14:") && Catch::Contains("did you mean 'log_uniform'?"));
-  err = errors_of(sweep + "\"optimizer.lr\" = { distribution = \"uniform\", min = 1, max = 0.5 }\n");
+  err =
+      errors_of(sweep + "\"optimizer.lr\" = { distribution = \"uniform\", min = 1, max = 0.5 }\n");
   CHECK_THAT(err, Catch::Contains("min (1) must be below max (0.5)"));
-  err = errors_of(sweep + "\"optimizer.lr\" = { distribution = \"log_uniform\", min = 0, max = 1 }\n");
+  err = errors_of(sweep +
+                  "\"optimizer.lr\" = { distribution = \"log_uniform\", min = 0, max = 1 }\n");
   CHECK_THAT(err, Catch::Contains("needs min > 0"));
   err = errors_of(sweep + "\"optimizer.lr\" = 0.1\n");
   CHECK_THAT(err, Catch::Contains("must be a list of values") && Catch::Contains("[0.1, ...]"));
@@ -138,15 +145,17 @@ TEST_CASE("a bad search space is reported at its key", "[sweep][space]") {
   CHECK_THAT(err, Catch::Contains("unknown key 'mx'") && Catch::Contains("did you mean 'max'?"));
   // Each value must make a valid recipe: a key that does not exist, a value out of range.
   err = errors_of(sweep + "\"optimizer.lrr\" = [0.1, 0.2]\n");
-  CHECK_THAT(err, Catch::Contains("r.toml:14:") && Catch::Contains("sweep parameter 'optimizer.lrr'") &&
-                      Catch::Contains("unknown key 'lrr'") && Catch::Contains("did you mean 'lr'?"));
+  CHECK_THAT(err,
+             Catch::Contains("r.toml:14:") && Catch::Contains("sweep parameter 'optimizer.lrr'") &&
+                 Catch::Contains("unknown key 'lrr'") && Catch::Contains("did you mean 'lr'?"));
   err = errors_of(sweep + "\"optimizer.lr\" = [0.1, -1.0]\n");
   CHECK_THAT(err, Catch::Contains("sweep parameter 'optimizer.lr' = -1.0") &&
                       Catch::Contains("must be > 0"));
   err = errors_of(sweep + "\"model.hidden\" = [\"wide\"]\n");
   CHECK_THAT(err, Catch::Contains("'model.hidden' must be a list of integers"));
   // A grid cannot enumerate a continuous distribution.
-  err = errors_of(sweep + "\"optimizer.lr\" = { distribution = \"uniform\", min = 0.1, max = 1 }\n");
+  err =
+      errors_of(sweep + "\"optimizer.lr\" = { distribution = \"uniform\", min = 0.1, max = 1 }\n");
   CHECK_THAT(err, Catch::Contains("a grid needs lists of values") &&
                       Catch::Contains("use method = \"random\" or \"tpe\""));
   // A valid one.
@@ -164,11 +173,13 @@ TEST_CASE("[sweep] rules between keys", "[sweep][space]") {
              Catch::Contains("method \"tpe\" needs 'sweep.objective'"));
   CHECK_THAT(errors_of(std::string(kBase) +
                        "[sweep]\nobjective = \"test/accuracy\"\ndirection = \"maximize\"\n"
-                       "pruner = \"median\"\n" + params),
+                       "pruner = \"median\"\n" +
+                       params),
              Catch::Contains("must be a validation metric ('val/...')"));
   CHECK_THAT(errors_of(std::string(kBase) +
                        "[sweep]\nobjective = \"val/loss\"\ndirection = \"minimize\"\n"
-                       "pruner = \"asha\"\nlauncher = \"slurm\"\n" + params),
+                       "pruner = \"asha\"\nlauncher = \"slurm\"\n" +
+                       params),
              Catch::Contains("not supported yet: the slurm launcher"));
   CHECK_THAT(errors_of(std::string(kBase) + "[sweep]\nmethod = \"bayes\"\n" + params),
              Catch::Contains("'sweep.method' must be one of grid, random, tpe"));
@@ -293,7 +304,8 @@ TEST_CASE("median pruner: Optuna's rule", "[sweep][pruner]") {
 }
 
 TEST_CASE("asha: rungs at min_resource * eta^r, the top 1/eta continue", "[sweep][pruner]") {
-  sweep::PrunerConfig cfg{.kind = "asha", .minimize = false, .min_resource = 2, .reduction_factor = 3};
+  sweep::PrunerConfig cfg{
+      .kind = "asha", .minimize = false, .min_resource = 2, .reduction_factor = 3};
   CHECK(sweep::asha_rung(1, cfg) == std::nullopt);
   CHECK(sweep::asha_rung(2, cfg) == 0);
   CHECK(sweep::asha_rung(3, cfg) == std::nullopt);
@@ -332,7 +344,8 @@ TEST_CASE("parameter effects: what explains the objective ranks first, with its 
   CHECK(effects[0].path == "lr");
   CHECK(effects[0].importance > 0.8);
   CHECK_THAT(effects[0].effect, Catch::StartsWith("higher is better"));
-  auto kind = std::find_if(effects.begin(), effects.end(), [](auto& e) { return e.path == "kind"; });
+  auto kind =
+      std::find_if(effects.begin(), effects.end(), [](auto& e) { return e.path == "kind"; });
   CHECK_THAT(kind->effect, Catch::StartsWith("best: \"adam\""));
   CHECK(effects.back().importance < effects[0].importance);
 }

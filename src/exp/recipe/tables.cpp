@@ -33,7 +33,11 @@ const ParamSpec<RunConfig>& run_spec() {
                  "Log training metrics every N steps.")
           .check(ge(1))
           .param(&RunConfig::output_dir, "output_dir",
-                 "Folder under which each run gets its own folder.");
+                 "Folder under which each run gets its own folder.")
+          .param(&RunConfig::memory_format, "memory_format",
+                 "Layout of image batches and convolution weights; auto: channels_last for "
+                 "models with 2-D convolutions (faster oneDNN and pooling kernels).")
+          .choices({"auto", "channels_last", "contiguous"});
   return spec;
 }
 

@@ -21,6 +21,7 @@ struct RunConfig {
   std::string gradient_clip_algorithm = "norm";
   int64_t log_every_n_steps = 10;
   std::string output_dir = "runs";
+  std::string memory_format = "auto";
 };
 const ParamSpec<RunConfig>& run_spec();
 
