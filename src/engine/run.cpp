@@ -15,6 +15,7 @@
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/loggers/csv_logger.hpp"
 #include "fabric/loggers/tensorboard_logger.hpp"
+#include "fabric/utilities/stop_signal.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_store.hpp"
 #include "sweep/sweep_store.hpp"
@@ -24,20 +25,6 @@ namespace fabric::engine {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<int> g_signal{0};
-
-extern "C" void on_signal(int sig) {
-  g_signal.store(sig);
-}
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 Devices devices_of(const toml::table& fabric_table) {
   const auto& node = fabric_table["devices"];
@@ -222,7 +209,7 @@ int run_recipe(const RunRequest& request) {
     run_id = fabric.broadcast(run_id);
     seed = fabric.broadcast(seed);
     Fabric::seed_everything(seed, /*workers=*/true, /*verbose=*/false);
-    install_signal_handlers();
+    install_stop_signal_handlers();
 
     Reporter reporter(fabric.is_global_zero(), run_dir + "/train.log");
     if (fabric.is_global_zero()) {
@@ -234,7 +221,7 @@ int run_recipe(const RunRequest& request) {
                     fabric.device().str() + ", seed " + std::to_string(seed) + ")");
     }
     TrainerHooks hooks;
-    hooks.interrupted = [] { return g_signal.load(); };
+    hooks.interrupted = [] { return stop_signal().load(); };
     hooks.metrics = [&](const std::map<std::string, double>& values, int64_t step, int64_t epoch) {
       if (!writer) return;
       const double now = store::now_seconds();

@@ -320,27 +320,33 @@ void RunStore::remove_artifact(const std::string& id, const std::string& path) {
   db_->prepare("DELETE FROM artifacts WHERE run_id = ? AND path = ?").bind_all({id, path}).run();
 }
 
-std::string RunStore::resolve(const std::string& ref) {
+std::string resolve_id(Database& db, const std::string& table, const std::string& noun,
+                       const std::string& ref) {
+  // `table` is "runs" or "sweeps", from our code; `ref` only ever travels as a bound value.
   if (ref == "last") {
-    auto st = db_->prepare("SELECT id FROM runs ORDER BY created_at DESC, rowid DESC LIMIT 1");
-    if (!st.step()) throw StoreError("no runs in '" + path() + "' yet");
+    auto st =
+        db.prepare("SELECT id FROM " + table + " ORDER BY created_at DESC, rowid DESC LIMIT 1");
+    if (!st.step()) throw StoreError("no " + table + " in '" + db.path() + "' yet");
     return st.text(0);
   }
-  auto st = db_->prepare(
-      "SELECT id FROM runs WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 "
-      "ORDER BY id LIMIT 6");
+  auto st = db.prepare("SELECT id FROM " + table +
+                       " WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6");
   st.bind(1, ref);
   std::vector<std::string> found;
   while (st.step()) found.push_back(st.text(0));
   for (const auto& f : found)
     if (f == ref) return f;
-  if (found.empty()) throw StoreError("no run '" + ref + "' in '" + path() + "'");
+  if (found.empty()) throw StoreError("no " + noun + " '" + ref + "' in '" + db.path() + "'");
   if (found.size() > 1) {
     std::string list;
     for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
-    throw StoreError("run prefix '" + ref + "' is ambiguous: " + list);
+    throw StoreError(noun + " prefix '" + ref + "' is ambiguous: " + list);
   }
   return found[0];
+}
+
+std::string RunStore::resolve(const std::string& ref) {
+  return resolve_id(*db_, "runs", "run", ref);
 }
 
 std::optional<RunRecord> RunStore::get(const std::string& id) {

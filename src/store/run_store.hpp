@@ -113,6 +113,11 @@ class RunStore {
   std::unique_ptr<Database> db_;
 };
 
+/// A full id, a unique prefix, or "last" (the newest) of the rows of `table` ("runs" or
+/// "sweeps"); `noun` names one in errors. Throws StoreError otherwise.
+std::string resolve_id(Database& db, const std::string& table, const std::string& noun,
+                       const std::string& ref);
+
 /// sha256 of a file, hex.
 std::string sha256_file(const std::string& path);
 /// "abc" -> "\"abc\"" with JSON escapes.

@@ -20,6 +20,7 @@
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/toml_nodes.hpp"
 #include "fabric/error.hpp"
+#include "fabric/utilities/stop_signal.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/slurm.hpp"
 #include "sweep/sweep_store.hpp"
@@ -29,11 +30,6 @@ namespace fabric::sweep {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<int> g_signal{0};
-extern "C" void on_sweep_signal(int sig) {
-  g_signal.store(sig);
-}
 
 void write_text(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -107,11 +103,7 @@ class Controller {
       : runs_(runs), sweeps_(runs), sweep_(std::move(sweep)), settings_(std::move(settings)) {}
 
   int run(std::deque<int64_t> unfinished, int64_t next_number) {
-    struct sigaction sa {};
-    sa.sa_handler = on_sweep_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    install_stop_signal_handlers();
     auto sampler = make_sampler(settings_.space, settings_.sampler());
     const std::string store = fs::absolute(runs_.path()).string();
     std::map<pid_t, Running> running;
@@ -119,10 +111,10 @@ class Controller {
     auto last_beat = std::chrono::steady_clock::now();
 
     while (true) {
-      if (g_signal.load() && !stopping) {
+      if (stop_signal().load() && !stopping) {
         stopping = true;
         line(fmt::format("{}: stopping {} running trial(s); each writes a checkpoint",
-                         strsignal(g_signal.load()), running.size()));
+                         strsignal(stop_signal().load()), running.size()));
         for (const auto& [pid, r] : running) kill(pid, SIGTERM);
       }
       int status = 0;
@@ -165,7 +157,7 @@ class Controller {
     if (stopping) {
       sweeps_.set_status(sweep_.id, "stopped");
       line("stopped; continue with: fabric-exp sweep --resume " + sweep_.id);
-      return 128 + g_signal.load();
+      return 128 + stop_signal().load();
     }
     sweeps_.set_status(sweep_.id, finished > 0 ? "finished" : "failed");
     report_best(trials);

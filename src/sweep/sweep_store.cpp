@@ -117,25 +117,7 @@ std::optional<SweepRecord> SweepStore::get(const std::string& id) {
 }
 
 std::string SweepStore::resolve(const std::string& ref) {
-  if (ref == "last") {
-    auto st = db_.prepare("SELECT id FROM sweeps ORDER BY created_at DESC, rowid DESC LIMIT 1");
-    if (!st.step()) throw store::StoreError("no sweeps in '" + db_.path() + "' yet");
-    return st.text(0);
-  }
-  auto st = db_.prepare(
-      "SELECT id FROM sweeps WHERE id = ?1 OR substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6");
-  st.bind(1, ref);
-  std::vector<std::string> found;
-  while (st.step()) found.push_back(st.text(0));
-  for (const auto& f : found)
-    if (f == ref) return f;
-  if (found.empty()) throw store::StoreError("no sweep '" + ref + "' in '" + db_.path() + "'");
-  if (found.size() > 1) {
-    std::string list;
-    for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
-    throw store::StoreError("sweep prefix '" + ref + "' is ambiguous: " + list);
-  }
-  return found[0];
+  return store::resolve_id(db_, "sweeps", "sweep", ref);
 }
 
 std::vector<SweepRecord> SweepStore::list() {

@@ -20,5 +20,8 @@ std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
 std::string query_one(const test_support::TempDir& dir, const std::string& sql);
 /// Shell-quotes.
 std::string q(const std::string& s);
+inline bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 }  // namespace e2e

@@ -9,6 +9,7 @@
 #include "fabric/checkpoint/checkpoint_io.hpp"
 
 namespace fs = std::filesystem;
+using e2e::contains;
 using e2e::fabric_exp;
 using e2e::q;
 using e2e::query;
@@ -16,9 +17,6 @@ using e2e::query_one;
 using test_support::TempDir;
 
 namespace {
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
 
 /// The model tensors of a checkpoint, by name.
 std::map<std::string, at::Tensor> model_tensors(const std::string& path) {

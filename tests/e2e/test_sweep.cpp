@@ -14,6 +14,7 @@
 #include "e2e/run_helpers.hpp"
 
 namespace fs = std::filesystem;
+using e2e::contains;
 using e2e::fabric_exp;
 using e2e::q;
 using e2e::query;
@@ -21,10 +22,6 @@ using e2e::query_one;
 using test_support::TempDir;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& needle) {
-  return text.find(needle) != std::string::npos;
-}
 
 std::string sweep_recipe(const std::string& name) {
   return std::string(FABRIC_SOURCE_DIR) + "/tests/recipes/sweep/" + name;

@@ -166,21 +166,11 @@ class ParamSpec : public SpecBase {
   }
   /// A list of tables (e.g. the layers of a `sequential` model); validated by the component.
   ParamSpec& tables(std::string name, std::string doc) {
-    ParamInfo p;
-    p.name = std::move(name);
-    p.doc = std::move(doc);
-    p.type = ParamType::TableList;
-    params_.push_back(std::move(p));
-    return *this;
+    return untyped(std::move(name), std::move(doc), ParamType::TableList);
   }
   /// A table of free-form keys (the search space of a sweep); validated by its owner.
   ParamSpec& table(std::string name, std::string doc) {
-    ParamInfo p;
-    p.name = std::move(name);
-    p.doc = std::move(doc);
-    p.type = ParamType::Table;
-    params_.push_back(std::move(p));
-    return *this;
+    return untyped(std::move(name), std::move(doc), ParamType::Table);
   }
   ParamSpec& alias(std::string name) {
     params_.back().aliases.push_back(std::move(name));
@@ -205,6 +195,17 @@ class ParamSpec : public SpecBase {
   }
   ParamSpec& nonempty() {
     params_.back().nonempty = true;
+    return *this;
+  }
+
+ private:
+  /// A parameter with no member of Config (its owner reads it from the table).
+  ParamSpec& untyped(std::string name, std::string doc, ParamType type) {
+    ParamInfo p;
+    p.name = std::move(name);
+    p.doc = std::move(doc);
+    p.type = type;
+    params_.push_back(std::move(p));
     return *this;
   }
 };
