@@ -47,7 +47,9 @@ bool lower_is_better(const std::string& key) {
 }  // namespace
 
 bool env_rank_zero() {
-  for (const char* var : {"RANK", "SLURM_PROCID"}) {
+  // torchrun sets RANK, our launcher LOCAL_RANK (and the user NODE_RANK on other nodes),
+  // torchelastic GROUP_RANK, SLURM SLURM_PROCID.
+  for (const char* var : {"RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID"}) {
     if (const char* v = std::getenv(var); v && std::string(v) != "0") return false;
   }
   return true;

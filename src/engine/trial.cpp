@@ -15,6 +15,9 @@ namespace fabric::engine {
 namespace fs = std::filesystem;
 
 int run_trial(const std::string& store_path, const std::string& sweep_ref, int64_t number) {
+  // The launcher's other ranks run this same command line; only global rank 0 records. Decided
+  // now: launching sets LOCAL_RANK=0 in rank 0's own environment too.
+  const bool recorder = env_rank_zero();
   RunRequest request;
   request.store = store_path;
   request.trial = number;
@@ -42,7 +45,10 @@ int run_trial(const std::string& store_path, const std::string& sweep_ref, int64
       for (auto&& [key, value] : toml::parse(trial->params))
         request.overrides.push_back("++" + std::string(key.str()) + "=" + exp::value_text(value));
     }
-    sweeps.start_trial(request.sweep_id, number, trial->params, request.resume);
+    // The launcher's other ranks run this same command after rank 0 has created or reopened the
+    // run: they read the same trial and reach the same decision, and write nothing.
+    if (env_rank_zero())
+      sweeps.start_trial(request.sweep_id, number, trial->params, request.resume);
   }
 
   int code = 0;
@@ -54,8 +60,7 @@ int run_trial(const std::string& store_path, const std::string& sweep_ref, int64
     failure = std::current_exception();
     error = e.what();
   }
-  // The launcher's other ranks run this same command; only global rank 0 records.
-  if (env_rank_zero()) {
+  if (recorder) {
     store::RunStore runs(store_path);
     sweep::SweepStore sweeps(runs);
     auto trial = sweeps.trial(request.sweep_id, number);

@@ -111,6 +111,19 @@ TEST_CASE("a 2x2 grid with parallel 2 runs 4 trials, never more than 2 at once, 
   CHECK(std::count(runs.output.begin(), runs.output.end(), '\n') == 5);
 }
 
+TEST_CASE("trials can be DDP runs: two processes each, one run per trial", "[e2e][sweep][ddp]") {
+  TempDir dir;
+  auto r = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) +
+                               " optimizer.lr=1e-3,3e-3 run.max_epochs=1 fabric.accelerator=cpu "
+                               "fabric.strategy=ddp fabric.devices=2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT group_concat(status) FROM trials") == "finished,finished");
+  CHECK(query_one(dir, "SELECT count(*) FROM runs") == "2");  // rank 1 records nothing
+  CHECK(query_one(dir, "SELECT group_concat(world_size) FROM runs") == "2,2");
+  CHECK(query_one(dir, "SELECT count(*) FROM trials t JOIN runs r ON r.id = t.run_id") == "2");
+}
+
 TEST_CASE("random and tpe sweeps are reproducible from their seed", "[e2e][sweep]") {
   TempDir dir;
   auto sweep = [&](const std::string& args) {
