@@ -309,6 +309,13 @@ int run_sweep(const SweepRequest& request) {
   exp::absolutize_paths(recipe.table, base_dir);
   toml::table merged = recipe.table;
   exp::merge_into_sweep(merged, cli_space);
+  // Trials run where the sweep started, whatever folder a resume is started from.
+  const std::string runs_root =
+      fs::absolute(recipe.table["run"]["output_dir"].value_or(std::string("runs")))
+          .lexically_normal()
+          .string();
+  if (!merged["run"].is_table()) merged.insert("run", toml::table{});
+  merged["run"].as_table()->insert_or_assign("output_dir", runs_root);
   const toml::table& sweep_table = *merged["sweep"].as_table();
   SweepSettings settings = read_settings(sweep_table, request.recipe);
   if (!request.launcher.empty()) settings.launcher = request.launcher;
@@ -351,7 +358,6 @@ int run_sweep(const SweepRequest& request) {
     return 0;
   }
 
-  const std::string runs_root = run_table["output_dir"].value_or(std::string("runs"));
   store::RunStore runs(store_path);
   SweepStore sweeps(runs);
   sweep.id = sweeps.create(sweep, runs_root);

@@ -104,9 +104,9 @@ const ParamSpec<SweepConfig>& sweep_spec() {
                  "local: child processes; slurm: a job array script whose tasks run the trials.")
           .choices({"local", "slurm"})
           .table("parameters",
-                 "The search space: recipe key -> list of values, or { distribution = "
-                 "\"uniform\" | \"log_uniform\" | \"int_uniform\" | \"int_log_uniform\", min, "
-                 "max }.");
+                 "The search space: recipe key -> a list of values, or a table { distribution, "
+                 "min, max } with distribution uniform, log_uniform, int_uniform or "
+                 "int_log_uniform."));
   return spec;
 }
 
