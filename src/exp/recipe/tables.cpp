@@ -106,7 +106,7 @@ const ParamSpec<SweepConfig>& sweep_spec() {
           .table("parameters",
                  "The search space: recipe key -> a list of values, or a table { distribution, "
                  "min, max } with distribution uniform, log_uniform, int_uniform or "
-                 "int_log_uniform."));
+                 "int_log_uniform.");
   return spec;
 }
 
