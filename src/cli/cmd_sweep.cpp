@@ -24,17 +24,6 @@ SqlValue optional_real(const std::optional<double>& v) {
   return v ? SqlValue{*v} : SqlValue{};
 }
 
-/// Best first by the objective; trials without a value after, by number.
-std::vector<sweep::TrialRecord> ranked(std::vector<sweep::TrialRecord> trials, bool minimize) {
-  std::stable_sort(trials.begin(), trials.end(), [&](const auto& a, const auto& b) {
-    const bool fa = a.status == "finished" && a.value, fb = b.status == "finished" && b.value;
-    if (fa != fb) return fa;
-    if (!fa) return a.number < b.number;
-    return minimize ? *a.value < *b.value : *a.value > *b.value;
-  });
-  return trials;
-}
-
 int list_sweeps(const std::string& store_arg, const std::string& format) {
   auto runs = open_store(store_arg);
   sweep::SweepStore sweeps(*runs);
@@ -45,10 +34,9 @@ int list_sweeps(const std::string& store_arg, const std::string& format) {
     auto trials = sweeps.trials(s.id);
     int ended = 0;
     for (const auto& t : trials) ended += t.status != "running" && t.status != "queued";
-    auto best = ranked(trials, s.minimize());
-    SqlValue best_value;
-    if (!best.empty() && best.front().status == "finished" && best.front().value)
-      best_value = *best.front().value;
+    const auto ranked = sweep::ranked_trials(trials, s.minimize());
+    const auto* best = sweep::best_trial(ranked);
+    const SqlValue best_value = best ? SqlValue{*best->value} : SqlValue{};
     std::time_t created = std::time_t(s.created_at);
     char when[32];
     std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&created));
@@ -68,7 +56,7 @@ int show_sweep(const std::string& ref, const std::string& store_arg, const std::
   sweeps.reap_stale();
   const auto s = *sweeps.get(sweeps.resolve(ref));
   const auto settings = sweep::read_settings(s.spec);
-  const auto trials = ranked(sweeps.trials(s.id), s.minimize());
+  const auto trials = sweep::ranked_trials(sweeps.trials(s.id), s.minimize());
 
   ResultTable table{{"trial", "status"}, {}};
   if (!s.objective.empty()) table.headers.push_back(s.objective);
@@ -111,8 +99,8 @@ int show_sweep(const std::string& ref, const std::string& store_arg, const std::
             << "folder      " << s.sweep_dir << "\n\n";
   print_table(std::cout, table, "table");
 
-  if (!trials.empty() && trials.front().status == "finished" && trials.front().value) {
-    const auto& best = trials.front();
+  if (const auto* found = sweep::best_trial(trials)) {
+    const auto& best = *found;
     std::cout << "\nbest: trial " << best.number << " (run " << best.run_id << "), " << s.objective
               << " " << fmt::format("{:.6g}", *best.value) << "\n";
     if (auto run = runs->get(best.run_id)) {
@@ -121,10 +109,7 @@ int show_sweep(const std::string& ref, const std::string& store_arg, const std::
       for (std::string line; std::getline(lines, line);) std::cout << "  " << line << "\n";
     }
   }
-  std::vector<sweep::Observation> finished;
-  for (const auto& t : trials)
-    if (t.status == "finished" && t.value)
-      finished.push_back({sweep::point_from_toml(settings.space, t.params), *t.value, false});
+  const auto finished = sweep::observations(settings.space, trials, /*finished_only=*/true);
   auto effects = sweep::parameter_effects(settings.space, finished, s.minimize());
   if (!effects.empty()) {
     std::cout << "\nparameter effects (" << finished.size()

@@ -20,6 +20,7 @@
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/toml_nodes.hpp"
 #include "fabric/error.hpp"
+#include "fabric/utilities/atomic_write.hpp"
 #include "fabric/utilities/stop_signal.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/slurm.hpp"
@@ -30,12 +31,6 @@ namespace fabric::sweep {
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::ofstream(tmp, std::ios::binary) << text;
-  fs::rename(tmp, path);
-}
 
 /// Starts `fabric-exp sweep trial ID N --store S` with its output in `log`. The child leads its
 /// own process group (a Ctrl-C reaches the controller, which stops trials cleanly) and gets
@@ -81,17 +76,6 @@ std::string log_tail(const std::string& path) {
   return out;
 }
 
-std::vector<Observation> observations(const SweepSettings& settings,
-                                      const std::vector<TrialRecord>& trials, bool finished_only) {
-  std::vector<Observation> out;
-  for (const auto& t : trials) {
-    const bool pruned = t.status == "pruned";
-    if (!t.value || !(t.status == "finished" || (pruned && !finished_only))) continue;
-    out.push_back({point_from_toml(settings.space, t.params), *t.value, pruned});
-  }
-  return out;
-}
-
 struct Running {
   int64_t number;
   std::chrono::steady_clock::time_point started;
@@ -133,8 +117,8 @@ class Controller {
           line(fmt::format("trial {} continues", number));
         } else {
           number = next_number++;
-          const Point point =
-              sampler->propose(number, observations(settings_, sweeps_.trials(sweep_.id), false));
+          const Point point = sampler->propose(
+              number, observations(settings_.space, sweeps_.trials(sweep_.id), false));
           sweeps_.start_trial(sweep_.id, number, point_toml(settings_.space, point));
           line(fmt::format("trial {} starts: {}", number, point_summary(settings_.space, point)));
         }
@@ -202,12 +186,8 @@ class Controller {
   }
 
   void report_best(const std::vector<TrialRecord>& trials) {
-    const TrialRecord* best = nullptr;
-    for (const auto& t : trials) {
-      if (t.status != "finished" || !t.value) continue;
-      if (!best || (sweep_.minimize() ? *t.value < *best->value : *t.value > *best->value))
-        best = &t;
-    }
+    const auto ranked = ranked_trials(trials, sweep_.minimize());
+    const TrialRecord* best = best_trial(ranked);
     int counts[4] = {0, 0, 0, 0};
     for (const auto& t : trials) {
       counts[0] += t.status == "finished";
@@ -362,8 +342,8 @@ int run_sweep(const SweepRequest& request) {
   SweepStore sweeps(runs);
   sweep.id = sweeps.create(sweep, runs_root);
   sweep = *sweeps.get(sweep.id);
-  write_text(sweep.sweep_dir + "/base.toml", sweep.base_recipe);
-  write_text(sweep.sweep_dir + "/sweep.toml", sweep.spec);
+  atomic_write(sweep.sweep_dir + "/base.toml", sweep.base_recipe);
+  atomic_write(sweep.sweep_dir + "/sweep.toml", sweep.spec);
   std::cout << "[sweep " << sweep.id << "] " << sweep.name << ": " << settings.method << " over "
             << settings.space.size() << " parameter(s), " << sweep.max_trials << " trials, "
             << sweep.parallel << " at a time"

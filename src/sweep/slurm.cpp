@@ -4,10 +4,11 @@
 
 #include <sys/stat.h>
 #include "fabric/error.hpp"
+#include "fabric/utilities/atomic_write.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace fabric::sweep {
 
@@ -49,7 +50,7 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
   }
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
   const std::string script = dir + "/array.sbatch";
-  std::ofstream out(script);
+  std::ostringstream out;
   out << "#!/bin/bash\n"
       << "# fabric-exp sweep " << sweep.id << " (" << sweep.name << "): one array task per trial.\n"
       << "# Each task writes its own store; `fabric-exp sweep collect " << sweep.id
@@ -61,7 +62,7 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
       << "exec " << shell_quote(exe) << " sweep trial " << sweep.id
       << " \"$SLURM_ARRAY_TASK_ID\" --store " << shell_quote(dir)
       << "/trial-\"$SLURM_ARRAY_TASK_ID\".db\n";
-  out.close();
+  atomic_write(script, out.str());
   chmod(script.c_str(), 0755);
   std::cout << "[sweep " << sweep.id << "] job array for " << sweep.max_trials
             << " trials: " << script << "\n";

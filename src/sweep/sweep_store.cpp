@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <filesystem>
 
 namespace fabric::sweep {
@@ -59,6 +61,33 @@ SqlValue text_or_null(const std::string& s) {
 }
 
 }  // namespace
+
+std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool minimize) {
+  std::stable_sort(trials.begin(), trials.end(), [&](const auto& a, const auto& b) {
+    const bool fa = a.status == "finished" && a.value, fb = b.status == "finished" && b.value;
+    if (fa != fb) return fa;
+    if (!fa) return a.number < b.number;
+    return minimize ? *a.value < *b.value : *a.value > *b.value;
+  });
+  return trials;
+}
+
+const TrialRecord* best_trial(const std::vector<TrialRecord>& ranked) {
+  if (ranked.empty() || ranked.front().status != "finished" || !ranked.front().value)
+    return nullptr;
+  return &ranked.front();
+}
+
+std::vector<Observation> observations(const exp::SearchSpace& space,
+                                      const std::vector<TrialRecord>& trials, bool finished_only) {
+  std::vector<Observation> out;
+  for (const auto& t : trials) {
+    const bool pruned = t.status == "pruned";
+    if (!t.value || !(t.status == "finished" || (pruned && !finished_only))) continue;
+    out.push_back({point_from_toml(space, t.params), *t.value, pruned});
+  }
+  return out;
+}
 
 std::string SweepStore::create(SweepRecord s, const std::string& runs_root) {
   db_.transaction([&] {

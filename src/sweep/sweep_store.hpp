@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "store/run_store.hpp"
+#include "sweep/sampler.hpp"
 
 namespace fabric::sweep {
 
@@ -32,6 +33,15 @@ struct TrialRecord {
   std::optional<double> pruned_value, pruned_threshold;
   double started_at = 0, ended_at = 0;
 };
+
+/// Finished trials with a value, best first by the objective, then the others by number.
+std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool minimize);
+/// The best finished trial of `ranked` (from ranked_trials), or null.
+const TrialRecord* best_trial(const std::vector<TrialRecord>& ranked);
+/// The trials that ended with a value, as the sampler sees them: finished, and pruned unless
+/// `finished_only`.
+std::vector<Observation> observations(const exp::SearchSpace& space,
+                                      const std::vector<TrialRecord>& trials, bool finished_only);
 
 /// Why a trial was pruned (recorded with it).
 struct PruneRecord {

@@ -638,13 +638,7 @@ Override parse_override(const std::string& arg) {
   }
   if (o.op != Override::Op::Remove) {
     std::string rhs = rest.substr(eq + 1);
-    try {
-      o.holder = toml::parse("v = " + rhs, "override '" + arg + "'");
-    } catch (const toml::parse_error&) {
-      // A bare word (optimizer.kind=adamw) is a string, as in Hydra.
-      o.holder = toml::table{};
-      o.holder.insert("v", rhs);
-    }
+    o.holder = parse_command_line_value(rhs, "override '" + arg + "'");
     if (o.holder.size() != 1 || !o.holder.contains("v")) {
       throw RecipeError({override_error(arg, "the value '" + rhs + "' is not one TOML value")});
     }

@@ -28,20 +28,17 @@ std::string number_text(double v, bool integer) {
   return value_text(toml::value<double>(v));
 }
 
-/// A TOML value from the command line; a bare word is a string, as in overrides.
+/// One command-line value as a node (parse_command_line_value); text that is not one TOML value
+/// stays a string.
 std::shared_ptr<toml::node> parse_value(const std::string& text) {
-  try {
-    toml::table t = toml::parse("v = " + text);
-    if (t.size() == 1 && t.contains("v")) {
-      std::shared_ptr<toml::node> out;
-      std::move(*t.get("v")).visit([&](auto&& v) {
-        out = std::make_shared<std::decay_t<decltype(v)>>(std::move(v));
-      });
-      return out;
-    }
-  } catch (const toml::parse_error&) {
+  toml::table t = parse_command_line_value(text);
+  std::shared_ptr<toml::node> out = std::make_shared<toml::value<std::string>>(text);
+  if (t.size() == 1 && t.contains("v")) {
+    std::move(*t.get("v")).visit([&](auto&& v) {
+      out = std::make_shared<std::decay_t<decltype(v)>>(std::move(v));
+    });
   }
-  return std::make_shared<toml::value<std::string>>(text);
+  return out;
 }
 
 /// Splits at commas outside brackets, parentheses and quotes.

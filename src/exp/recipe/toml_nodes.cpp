@@ -51,6 +51,16 @@ std::string kind_of(const toml::node& node) {
   }
 }
 
+toml::table parse_command_line_value(const std::string& text, const std::string& source) {
+  try {
+    return toml::parse("v = " + text, source);
+  } catch (const toml::parse_error&) {
+    toml::table holder;
+    holder.insert("v", text);
+    return holder;
+  }
+}
+
 std::string value_text(const toml::node& node) {
   if (auto f = node.as_floating_point()) {
     // Shortest text that reads back to the same double, and still a TOML float ("1.0", not "1").

@@ -20,6 +20,10 @@ SourcePos key_pos(const toml::key& key, const toml::node& value, const std::stri
 std::string describe(const toml::node& node);
 /// "a string", "an integer", ...
 std::string kind_of(const toml::node& node);
+/// A value typed on the command line, under the key "v" of the returned table: parsed as TOML, or
+/// a bare word (optimizer.kind=adamw) as a string, as in Hydra. `source` names it in the nodes'
+/// positions. A table with other keys means the text was not one value.
+toml::table parse_command_line_value(const std::string& text, const std::string& source = "");
 /// The node as one TOML value ("0.001", "\"adam\"", "[64, 64]"): it parses back to an equal
 /// node, so it can travel in an override and be compared as text.
 std::string value_text(const toml::node& node);

@@ -7,12 +7,11 @@
 
 #include <string>
 
+#include "fabric/utilities/atomic_write.hpp"
+
 namespace fabric {
 
 void write_checkpoint_file(const std::string& path, const c10::IValue& value);
 c10::IValue read_checkpoint_file(const std::string& path);
-
-/// Writes `bytes` to `path` atomically (also used by loggers and the run store).
-void atomic_write(const std::string& path, const char* data, size_t size);
 
 }  // namespace fabric
