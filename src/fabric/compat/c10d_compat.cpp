@@ -1,5 +1,6 @@
 // Process-group creation for LibTorch 1.13 and 2.x (see torch_compat.hpp).
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef FABRIC_WITH_CUDA
