@@ -7,6 +7,7 @@
 #include <set>
 
 #include "exp/diag/diagnostic.hpp"
+#include "fabric/compat/torch_compat.hpp"
 #include "fabric/error.hpp"
 
 namespace fabric::engine {
@@ -173,13 +174,12 @@ struct DecoderBlockImpl : nn::Module {
         out(register_module("out", nn::Linear(4 * width, width))),
         drop(register_module("drop", nn::Dropout(dropout))) {}
 
-  at::Tensor forward(at::Tensor x, const at::Tensor& causal_mask) {
+  at::Tensor forward(at::Tensor x) {
     const int64_t b = x.size(0), t = x.size(1), c = x.size(2), hd = c / heads;
     auto parts = qkv(ln1(x)).view({b, t, 3, heads, hd}).permute({2, 0, 3, 1, 4});
-    auto q = parts[0], k = parts[1], v = parts[2];
-    auto att = q.matmul(k.transpose(-2, -1)) / std::sqrt(double(hd));
-    att = drop(at::softmax(att.masked_fill(causal_mask, -INFINITY), -1));
-    auto y = att.matmul(v).transpose(1, 2).reshape({b, t, c});
+    const double p = is_training() ? drop->options.p() : 0.0;
+    auto y = fabric::compat::causal_attention(parts[0], parts[1], parts[2], p);
+    y = y.transpose(1, 2).reshape({b, t, c});
     x = x + drop(proj(y));
     return x + drop(out(at::gelu(fc(ln2(x)))));
   }
@@ -229,8 +229,7 @@ class TransformerLm : public NetImpl {
     }
     auto pos = at::arange(t, x.options().dtype(at::kLong));
     auto h = drop_(tokens_(x) + positions_(pos));
-    auto mask = at::ones({t, t}, x.options().dtype(at::kBool)).triu(1);
-    for (auto& block : blocks_) h = block->forward(h, mask);
+    for (auto& block : blocks_) h = block->forward(h);
     h = ln_(h);
     return tied_ ? at::linear(h, tokens_->weight) : head_(h);
   }

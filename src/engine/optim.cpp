@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "fabric/error.hpp"
+#include "fabric/optim/multi_tensor_adam.hpp"
 
 namespace fabric::engine {
 
@@ -23,8 +24,9 @@ std::unique_ptr<optim::OptimizerOptions> with_decay(const Options& options, doub
   return copy;
 }
 
-template <class Optimizer, class Options>
-std::shared_ptr<optim::Optimizer> make(const Params& p, NetImpl& model, Options options) {
+template <class Optimizer, class Options, class... Extra>
+std::shared_ptr<optim::Optimizer> make(const Params& p, NetImpl& model, Options options,
+                                       Extra... extra) {
   std::vector<at::Tensor> decay, no_decay;
   const bool split = p.has("no_decay_bias_norm") && p.flag("no_decay_bias_norm");
   for (auto& param : model.parameters()) {
@@ -34,7 +36,18 @@ std::shared_ptr<optim::Optimizer> make(const Params& p, NetImpl& model, Options 
   std::vector<optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, with_decay(options, options.weight_decay()));
   if (!no_decay.empty()) groups.emplace_back(no_decay, with_decay(options, 0.0));
-  return std::make_shared<Optimizer>(std::move(groups), options);
+  return std::make_shared<Optimizer>(std::move(groups), options, extra...);
+}
+
+/// [optimizer] kernel, resolved for the device the model's parameters are on.
+fabric::optim::StepKernel step_kernel(const Params& p, NetImpl& model) {
+  auto params = model.parameters();
+  const auto device = params.empty() ? c10::kCPU : params.front().device().type();
+  try {
+    return fabric::optim::resolve_step_kernel(p.text("kernel"), device);
+  } catch (const NotSupportedError& e) {
+    throw NotSupportedError("[optimizer] kernel: " + std::string(e.what()));
+  }
 }
 
 std::tuple<double, double> betas(const Params& p) {
@@ -57,20 +70,22 @@ std::shared_ptr<optim::Optimizer> build_optimizer(const Params& p, NetImpl& mode
                                 .nesterov(p.flag("nesterov")));
   }
   if (kind == "adam") {
-    return make<optim::Adam>(p, model,
-                             optim::AdamOptions(lr)
-                                 .betas(betas(p))
-                                 .eps(p.number("eps"))
-                                 .weight_decay(p.number("weight_decay"))
-                                 .amsgrad(p.flag("amsgrad")));
+    return make<fabric::optim::MultiTensorAdam>(p, model,
+                                                optim::AdamOptions(lr)
+                                                    .betas(betas(p))
+                                                    .eps(p.number("eps"))
+                                                    .weight_decay(p.number("weight_decay"))
+                                                    .amsgrad(p.flag("amsgrad")),
+                                                step_kernel(p, model));
   }
   if (kind == "adamw") {
-    return make<optim::AdamW>(p, model,
-                              optim::AdamWOptions(lr)
-                                  .betas(betas(p))
-                                  .eps(p.number("eps"))
-                                  .weight_decay(p.number("weight_decay"))
-                                  .amsgrad(p.flag("amsgrad")));
+    return make<fabric::optim::MultiTensorAdamW>(p, model,
+                                                 optim::AdamWOptions(lr)
+                                                     .betas(betas(p))
+                                                     .eps(p.number("eps"))
+                                                     .weight_decay(p.number("weight_decay"))
+                                                     .amsgrad(p.flag("amsgrad")),
+                                                 step_kernel(p, model));
   }
   if (kind == "rmsprop") {
     return make<optim::RMSprop>(p, model,

@@ -131,7 +131,7 @@ TEST_CASE("override errors name the argument", "[exp][recipe][overrides]") {
   CHECK(errors_of(r, {"+optimizer.momentum=0.9"}) ==
         "override '+optimizer.momentum=0.9': error: unknown key 'momentum' in [optimizer] (kind = "
         "\"adam\")\n"
-        "note: valid keys: lr, betas, eps, weight_decay, amsgrad, no_decay_bias_norm\n");
+        "note: valid keys: lr, betas, eps, weight_decay, amsgrad, no_decay_bias_norm, kernel\n");
   CHECK(errors_of(r, {"optimizer.lr"}) ==
         "override 'optimizer.lr': error: expected key=value, +key=value, ++key=value or ~key\n");
   CHECK(errors_of(r, {"bad key=1"}) ==
@@ -218,4 +218,14 @@ TEST_CASE("recipes that ask for devices the machine lacks are errors", "[exp][re
             .find(":5:11: error: 'fabric.devices' = 4 but this machine has 2 CUDA device(s)") !=
         std::string::npos);
   fabric::exp::set_machine_info({0});
+}
+
+TEST_CASE("parts not built yet are refused at validation, at their line", "[exp][recipe]") {
+  test_support::TempDir dir;
+  std::ofstream(dir.str("graph.toml"))
+      << "[run]\nmax_steps = 1\ncuda_graph = true\n"
+         "[model]\nkind = \"mlp\"\n[optimizer]\nkind = \"sgd\"\n[data]\nkind = \"synthetic\"\n";
+  CHECK(errors_of(dir.str("graph.toml"))
+            .find(":3:14: error: 'run.cuda_graph' = true: capturing the training step in a CUDA "
+                  "graph is not supported yet") != std::string::npos);
 }

@@ -2,6 +2,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <cmath>
+
 namespace fabric::compat {
 
 #if FABRIC_TORCH_AT_LEAST(2, 4)
@@ -58,6 +60,24 @@ bool has_fused_amp_kernels(c10::DeviceType device) {
 }
 
 #endif
+
+at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            double dropout_p) {
+#if FABRIC_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, dropout_p, /*is_causal=*/true);
+#else
+  const int64_t t = q.size(-2);
+  auto future = at::ones({t, k.size(-2)}, q.options().dtype(at::kBool)).triu(1);
+  auto weights = q.matmul(k.transpose(-2, -1)).div_(std::sqrt(double(q.size(-1))));
+  weights = at::softmax(weights.masked_fill_(future, -INFINITY), -1);
+  if (dropout_p > 0) weights = at::dropout(weights, dropout_p, /*train=*/true);
+  return weights.matmul(v);
+#endif
+}
+
+bool has_fused_attention() {
+  return FABRIC_TORCH_AT_LEAST(2, 0);
+}
 
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

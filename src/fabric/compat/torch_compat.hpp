@@ -66,6 +66,16 @@ c10::intrusive_ptr<c10d::ProcessGroup> new_process_group(const std::string& back
                                                          int rank, int world_size,
                                                          std::chrono::milliseconds timeout);
 
+/// Causal attention over [batch, heads, time, head_dim]: softmax(q k^T / sqrt(head_dim) + causal
+/// mask) v, with dropout on the weights when `dropout_p` > 0. 2.x runs one fused kernel
+/// (at::scaled_dot_product_attention: flash or memory-efficient attention on CUDA, a flash
+/// kernel on CPU) that never materialises the [time, time] weights; 1.13 spells the math out.
+at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            double dropout_p);
+
+/// Whether causal_attention runs a fused kernel in this build.
+bool has_fused_attention();
+
 /// "1.13.0", "2.11.0", as the headers report it.
 std::string torch_version();
 

@@ -11,6 +11,7 @@ struct AdamwOptimizerConfig {
   double weight_decay = 1e-2;
   bool amsgrad = false;
   bool no_decay_bias_norm = false;
+  std::string kernel = "auto";
 };
 }  // namespace
 
@@ -29,7 +30,13 @@ ComponentEntry adamw_optimizer_entry() {
           .check(ge(0))
           .param(&AdamwOptimizerConfig::amsgrad, "amsgrad", "AMSGrad variant.")
           .param(&AdamwOptimizerConfig::no_decay_bias_norm, "no_decay_bias_norm",
-                 "No weight decay on biases and norm layers.");
+                 "No weight decay on biases and norm layers.")
+          .param(&AdamwOptimizerConfig::kernel, "kernel",
+                 "How the step runs: fused (one kernel per group), foreach (a few multi-tensor "
+                 "ops per group) or per_tensor (~10 ops per parameter); auto: fused where "
+                 "LibTorch has it (2.x on CUDA, 2.4+ on CPU), else foreach on GPUs, per_tensor "
+                 "on CPUs.")
+          .choices({"auto", "fused", "foreach", "per_tensor"});
   return {"optimizer", "adamw", &spec};
 }
 
