@@ -1,6 +1,5 @@
 // fabric-exp: the command-line front. Only argument parsing and exit codes live here; each
 // subcommand is one cmd_*.cpp.
-#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -11,25 +10,12 @@
 #include "exp/recipe/recipe.hpp"
 #include "fabric/accelerators/accelerator.hpp"
 #include "fabric/error.hpp"
+#include "fabric/utilities/heap_tuning.hpp"
 #include "store/query.hpp"
 #include "store/sqlite.hpp"
 
-namespace {
-
-/// A training step allocates and frees the same large buffers (a batch's activations, im2col
-/// workspaces of tens of MiB) every step. Above glibc's mmap threshold (at most 32 MiB unless
-/// set) each is a fresh mmap whose pages fault in again every time: 6 million page faults and a
-/// third of the CNN benchmark's step on CPU (tools/bench/vs_python). Served from the heap they
-/// are reused. Users who tune malloc themselves keep their settings.
-void keep_large_blocks_in_heap() {
-  if (std::getenv("GLIBC_TUNABLES") || std::getenv("MALLOC_MMAP_THRESHOLD_")) return;
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  keep_large_blocks_in_heap();
+  fabric::keep_large_blocks_in_heap();
   CLI::App app{"fabric-exp: recipes compiled into training loops on the Fabric library"};
   app.require_subcommand(1);
   fabric::cli::add_version_command(app);

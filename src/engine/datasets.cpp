@@ -260,7 +260,18 @@ DataSplits tensors(const Params& p) {
   if (x.is_floating_point()) x = x.to(at::kFloat);
   DataSplits s{data::TensorDataset(x, y), std::nullopt, std::nullopt, {}, {}};
   s.info.input_shape.assign(x.sizes().begin() + 1, x.sizes().end());
-  if (y.is_floating_point()) {
+  const bool tokens =
+      !x.is_floating_point() && !y.is_floating_point() && x.dim() == 2 && x.sizes() == y.sizes();
+  if (tokens) {  // [samples, context] token ids and their next tokens: a language model's data
+    x = x.to(at::kLong);
+    y = y.to(at::kLong);
+    if (x.min().item<int64_t>() < 0 || y.min().item<int64_t>() < 0) {
+      throw ValueError("'" + path + "': token ids must be >= 0");
+    }
+    s.train = data::TensorDataset(x, y);
+    s.info.task = "language_model";
+    s.info.classes = std::max(x.max().item<int64_t>(), y.max().item<int64_t>()) + 1;
+  } else if (y.is_floating_point()) {
     s.info.task = "regression";
     s.train =
         data::TensorDataset(x, y.dim() == 1 ? y.to(at::kFloat).unsqueeze(1) : y.to(at::kFloat));
@@ -292,6 +303,19 @@ DataSplits load_data(const Params& p) {
   s.val_batch_size = p.integer("val_batch_size");
   s.workers = p.integer("workers");
   return s;
+}
+
+bool keep_on_device(DataSplits& splits, const std::string& mode, c10::Device device,
+                    int64_t auto_limit_bytes) {
+  if (device.is_cpu() || mode == "never") return false;
+  std::vector<data::TensorDataset*> all{&splits.train};
+  if (splits.val) all.push_back(&*splits.val);
+  if (splits.test) all.push_back(&*splits.test);
+  int64_t bytes = 0;
+  for (auto* ds : all) bytes += int64_t(ds->data().nbytes() + ds->target().nbytes());
+  if (mode == "auto" && !(device.is_cuda() && bytes <= auto_limit_bytes)) return false;
+  for (auto* ds : all) *ds = data::TensorDataset(ds->data().to(device), ds->target().to(device));
+  return true;
 }
 
 at::Tensor augment_batch(const at::Tensor& images, const Augment& augment, at::Generator gen) {

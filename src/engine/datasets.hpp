@@ -38,6 +38,12 @@ struct DataSplits {
 /// missing files) whose message names the file and what is wrong with it.
 DataSplits load_data(const Params& data);
 
+/// [data] on_device: moves every split's tensors to `device` so that batches are gathered there,
+/// with no host-to-device copy per step. "always", "never", or "auto": on a CUDA device when the
+/// splits total at most `auto_limit_bytes`. Returns whether they moved (never on a CPU device).
+bool keep_on_device(DataSplits& splits, const std::string& mode, c10::Device device,
+                    int64_t auto_limit_bytes = int64_t(2) << 30);
+
 /// Random crop and flip of an image batch [N, C, H, W], drawn from `gen` (reproducible per step).
 at::Tensor augment_batch(const at::Tensor& images, const Augment& augment, at::Generator gen);
 

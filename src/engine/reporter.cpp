@@ -56,13 +56,18 @@ void Reporter::start(int64_t total_steps, int64_t first_step) {
   started_ = last_print_ = std::chrono::steady_clock::now();
 }
 
+bool Reporter::due(int64_t step) const {
+  if (!enabled_) return false;
+  const double since_print =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_print_).count();
+  // A terminal redraws at most 10 times a second; a log gets a line every 5 seconds.
+  return since_print >= (tty_ ? 0.1 : 5.0) || step >= total_;
+}
+
 void Reporter::step(int64_t step, int64_t epoch, double loss, double samples_per_sec) {
-  if (!enabled_) return;
+  if (!due(step)) return;
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - started_).count();
-  const double since_print = std::chrono::duration<double>(now - last_print_).count();
-  // A terminal redraws at most 10 times a second; a log gets a line every 5 seconds.
-  if (since_print < (tty_ ? 0.1 : 5.0) && step < total_) return;
   last_print_ = now;
   const double rate = double(step - first_) / std::max(elapsed, 1e-9);
   const double eta = rate > 0 ? double(total_ - step) / rate : NAN;

@@ -21,6 +21,8 @@ class Reporter {
   void line(const std::string& text);
   void start(int64_t total_steps, int64_t first_step);
   void step(int64_t step, int64_t epoch, double loss, double samples_per_sec);
+  /// Whether step() would print now: the trainer reads the loss back from the device only then.
+  bool due(int64_t step) const;
   void end_progress();
   /// Best and last value of each metric, time and checkpoint (the final table).
   struct Row {

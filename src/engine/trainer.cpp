@@ -11,6 +11,7 @@
 #include "engine/models.hpp"
 #include "engine/objectives.hpp"
 #include "engine/optim.hpp"
+#include "engine/step_profiler.hpp"
 #include "fabric/data/sampler.hpp"
 
 namespace fabric::engine {
@@ -85,7 +86,11 @@ FitResult Trainer::fit(const std::string& resume_from) {
   const Params run(table_of(I.resolved, "run"), "run");
 
   // ---- components ---------------------------------------------------------------------------
-  DataSplits splits = load_data(Params(table_of(I.resolved, "data"), "data"));
+  const Params data_params(table_of(I.resolved, "data"), "data");
+  DataSplits splits = load_data(data_params);
+  if (keep_on_device(splits, data_params.text("on_device"), fabric.device())) {
+    I.out.line("data: kept on " + fabric.device().str() + ", batches gathered there");
+  }
   toml::table loss_table = table_of(I.resolved, "loss");
   if (!loss_table.contains("kind")) loss_table.insert("kind", "cross_entropy");
   const Params loss_params(loss_table, "loss");
@@ -142,6 +147,20 @@ FitResult Trainer::fit(const std::string& resume_from) {
   if (splits.info.task == "language_model") loop.tokens_per_sample = splits.info.input_shape[0];
   int64_t epoch = 0, batch_in_epoch = 0;
   double loss_sum = 0, loss_count = 0;
+  at::Tensor pending_loss;  // this epoch's losses not yet read back, summed on the device
+  auto add_loss = [&](const at::Tensor& loss) {
+    if (pending_loss.defined()) {
+      pending_loss.add_(loss);
+    } else {
+      pending_loss = loss.to(at::kDouble, /*non_blocking=*/false, /*copy=*/true);
+    }
+    loss_count += 1;
+  };
+  auto settle_losses = [&] {
+    if (!pending_loss.defined()) return;
+    loss_sum += pending_loss.item<double>();
+    pending_loss = at::Tensor();
+  };
   at::Tensor rng_epoch_start;  // generator state when the current epoch began (its shuffle)
   // Saved values: a checkpoint written at an epoch's end resumes at the start of the next one.
   int64_t saved_epoch = 0, saved_batch = 0, saved_step = 0;
@@ -186,6 +205,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
     saved_epoch = at_epoch_end ? epoch + 1 : epoch;
     saved_batch = at_epoch_end ? 0 : batch_in_epoch;
     saved_step = loop.global_step;
+    settle_losses();
     saved_loss_sum = at_epoch_end ? 0 : loss_sum;
     saved_loss_count = at_epoch_end ? 0 : loss_count;
     saved_rng = cpu_generator().get_state();
@@ -257,6 +277,8 @@ FitResult Trainer::fit(const std::string& resume_from) {
   FitResult result;
   I.out.start(total_steps, loop.global_step);
   call("on_train_start");
+  StepProfiler profiler(fabric.is_global_zero() ? run.integer("profile_step") : 0, fabric.device(),
+                        I.run_dir + "/profile.json");
   const auto loop_started = std::chrono::steady_clock::now();
   bool stop = loop.global_step >= total_steps;
   bool resuming = !resume_from.empty();
@@ -274,11 +296,15 @@ FitResult Trainer::fit(const std::string& resume_from) {
     if (batch_in_epoch == 0) {
       loss_sum = 0;
       loss_count = 0;
+      pending_loss = at::Tensor();
     }
     model.train();
     call("on_train_epoch_start");
     const int64_t num_batches = int64_t(pass->num_batches());
-    while (auto batch = pass->next()) {
+    for (;;) {
+      if (batch_in_epoch % accumulate == 0) profiler.maybe_begin(loop.global_step + 1);
+      auto batch = pass->next();
+      if (!batch) break;
       const int64_t b = batch_in_epoch;
       const bool boundary = (b + 1) % accumulate == 0 || b + 1 == num_batches;
       // The last window of an epoch may be short; its losses are averaged over its own size.
@@ -296,9 +322,9 @@ FitResult Trainer::fit(const std::string& resume_from) {
         loss = loss_fn(model(x), batch->target);
         fabric.backward(accumulate > 1 ? loss / double(window) : loss);
       }
-      const double loss_value = loss.detach().item<double>();
-      loss_sum += loss_value;
-      loss_count += 1;
+      // The loss stays on the device: reading it back every step would make the host wait for
+      // the accelerator each step instead of queueing the next one.
+      add_loss(loss.detach());
       ++batch_in_epoch;
       loop.batch_in_epoch = batch_in_epoch;
       loop.samples_seen += batch->target.size(0) * world;
@@ -313,14 +339,18 @@ FitResult Trainer::fit(const std::string& resume_from) {
       optimizer.step();
       optimizer.zero_grad();
       ++loop.global_step;
+      if (auto profile = profiler.maybe_end(loop.global_step)) I.out.line(profile->table());
       loop.learning_rates.clear();
       for (auto& g : optimizer.param_groups()) loop.learning_rates.push_back(group_lr(g));
 
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_started).count();
       const double samples_per_sec = elapsed > 0 ? double(loop.samples_seen) / elapsed : 0.0;
+      const bool log_now = loop.global_step % log_every == 0;
+      const double loss_value =
+          log_now || I.out.due(loop.global_step) ? loss.detach().item<double>() : NAN;
       call("on_train_batch_end");
-      if (loop.global_step % log_every == 0) {
+      if (log_now) {
         loop.log({{"train/loss", loss_value}, {"epoch", double(epoch)}});
         call("on_log");
       }
@@ -362,6 +392,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
     }
     at_epoch_end = true;
     // The epoch's mean training loss over every rank's batches.
+    settle_losses();
     auto sums = at::tensor({loss_sum, loss_count}, at::kDouble).to(fabric.device());
     if (world > 1) sums = fabric.all_reduce(sums, ReduceOp::Sum);
     auto s = sums.cpu();

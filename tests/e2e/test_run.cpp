@@ -7,6 +7,7 @@
 
 #include "e2e/run_helpers.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/optim/multi_tensor_adam.hpp"
 
 namespace fs = std::filesystem;
 using e2e::contains;
@@ -289,6 +290,61 @@ TEST_CASE("char_lm trains a transformer on a real text and reports perplexity", 
   CHECK(query_one(dir,
                   "SELECT count(*) FROM metric_summary WHERE key = 'throughput/tokens_per_sec'") ==
         "1");
+}
+
+TEST_CASE("token tensors from Python train the benchmark's gpt, with one step profiled",
+          "[e2e][run][lm][profile]") {
+  auto python = test_support::python_with_torch();
+  if (!python) FABRIC_SKIP("no Python with torch");
+  TempDir dir;
+  auto made = test_support::run_command(
+      *python + " " + q(std::string(FABRIC_SOURCE_DIR) + "/tools/bench/python_loop.py") +
+      " --make-tokens " + q(dir.str("tokens.pt")) + " --context 16 --samples 96");
+  INFO(made.output);
+  REQUIRE(made.exit_code == 0);
+  const std::string gpt = q(std::string(FABRIC_SOURCE_DIR) + "/tools/bench/workloads/gpt.toml") +
+                          " data.path=" + q(dir.str("tokens.pt")) +
+                          " model.layers=1 model.width=32 model.heads=2 model.context=16"
+                          " data.batch_size=8 run.max_steps=6";
+  auto r = fabric_exp(dir, "run " + gpt + " run.profile_step=3");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'") == "6");
+  // Random bytes: the loss starts near ln 256 = 5.545 and stays there.
+  const double loss = std::stod(query_one(dir,
+                                          "SELECT last FROM metric_summary WHERE key = "
+                                          "'train/loss'"));
+  CHECK(loss == Approx(5.545).margin(0.1));
+  CHECK(contains(r.output, "profile of step 3:"));
+  CHECK(contains(r.output, "aten::mm"));
+  CHECK(contains(r.output, "(outside operators: loop, data, logging)"));
+  const std::string trace =
+      test_support::read_file(query_one(dir, "SELECT run_dir FROM runs") + "/profile.json");
+  CHECK(trace.rfind("[", 0) == 0);
+  CHECK(contains(trace, "\"name\": \"aten::mm\""));
+
+  SECTION("the fused Adam kernel trains where LibTorch has it and is refused by name elsewhere") {
+    auto fused = fabric_exp(dir, "run " + gpt + " optimizer.kernel=fused");
+    INFO(fused.output);
+    if (fabric::optim::has_fused_adam(c10::kCPU)) {
+      CHECK(fused.exit_code == 0);
+    } else {
+      CHECK(fused.exit_code == 1);
+      CHECK(contains(fused.output, "[optimizer] kernel: the fused Adam kernel is not in LibTorch"));
+    }
+  }
+  SECTION("the foreach kernel trains to the per-tensor kernel's losses") {
+    auto foreach = fabric_exp(dir, "run " + gpt + " optimizer.kernel=foreach");
+    auto per_tensor = fabric_exp(dir, "run " + gpt + " optimizer.kernel=per_tensor");
+    REQUIRE(foreach.exit_code == 0);
+    REQUIRE(per_tensor.exit_code == 0);
+    auto losses = query(dir,
+                        "SELECT r.overrides, m.value FROM metrics m JOIN runs r ON r.id = m.run_id "
+                        "WHERE m.key = 'train/loss' AND m.step = 6 AND r.overrides LIKE "
+                        "'%kernel%' ORDER BY r.overrides");
+    REQUIRE(losses.size() == 2);
+    CHECK(std::stod(losses[0][1]) == Approx(std::stod(losses[1][1])).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("a kill -9'd run is listed as failed", "[e2e][run][kill9]") {

@@ -544,6 +544,12 @@ class Validator {
                         {}});
       }
     }
+    if (root["run"]["cuda_graph"].value<bool>().value_or(false)) {
+      out_.push_back({pos_of(*root["run"]["cuda_graph"].node(), file),
+                      "'run.cuda_graph' = true: capturing the training step in a CUDA graph is "
+                      "not supported yet",
+                      {"remove the key or set it to false"}});
+    }
     auto strategy = root["fabric"]["strategy"].value<std::string>();
     auto devices = root["fabric"]["devices"].value<int64_t>();
     if (strategy && *strategy == "ddp" && devices && *devices < 1) {

@@ -37,7 +37,13 @@ const ParamSpec<RunConfig>& run_spec() {
           .param(&RunConfig::memory_format, "memory_format",
                  "Layout of image batches and convolution weights; auto: channels_last for "
                  "models with 2-D convolutions (faster oneDNN and pooling kernels).")
-          .choices({"auto", "channels_last", "contiguous"});
+          .choices({"auto", "channels_last", "contiguous"})
+          .param(&RunConfig::profile_step, "profile_step",
+                 "Profile this optimizer step (0: none): operators by self time are printed and "
+                 "a Chrome trace is written to the run's profile.json.")
+          .check(ge(0))
+          .param(&RunConfig::cuda_graph, "cuda_graph",
+                 "Capture the training step in a CUDA graph (static shapes). Not supported yet.");
   return spec;
 }
 

@@ -22,6 +22,8 @@ struct RunConfig {
   int64_t log_every_n_steps = 10;
   std::string output_dir = "runs";
   std::string memory_format = "auto";
+  int64_t profile_step = 0;
+  bool cuda_graph = false;
 };
 const ParamSpec<RunConfig>& run_spec();
 

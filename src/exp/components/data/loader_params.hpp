@@ -10,6 +10,7 @@ struct LoaderParams {
   int64_t val_batch_size = 256;
   int64_t workers = 0;
   double val_fraction = 0.0;
+  std::string on_device = "auto";
 };
 
 /// Appends the loader parameters to a [data] spec whose Config derives from LoaderParams.
@@ -27,7 +28,12 @@ ParamSpec<Config> add_loader_params(ParamSpec<Config> spec) {
       .template param<double>(&Config::val_fraction, "val_fraction",
                               "Fraction of the training split held out for validation.")
       .check(ge(0))
-      .check(lt(1));
+      .check(lt(1))
+      .template param<std::string>(&Config::on_device, "on_device",
+                                   "Keep the whole data set in accelerator memory and gather "
+                                   "batches there (no host copy per step); auto: on CUDA when "
+                                   "it takes at most 2 GiB.")
+      .choices({"auto", "always", "never"});
 }
 
 /// The IDX image datasets (MNIST, Fashion-MNIST): one declaration, each kind with its root.

@@ -15,7 +15,10 @@ struct TensorsDataConfig : LoaderParams {
 ComponentEntry tensors_data_entry() {
   static const auto spec = add_loader_params(
       ParamSpec<TensorsDataConfig>("data", "tensors",
-                                   "A dict of tensors written by Python's torch.save.")
+                                   "A dict of tensors written by Python's torch.save: "
+                                   "float targets make a regression, integer targets a "
+                                   "classification, and integer inputs and targets of one "
+                                   "[samples, context] shape a language model's tokens.")
           .param(&TensorsDataConfig::path, "path",
                  "The .pt file (a plain dict with at least two entries).")
           .required()
