@@ -83,9 +83,9 @@ std::string StepProfile::table(size_t rows) const {
     out += "\n";
   }
   const double outside = std::max(0.0, wall_us - self_total);
-  std::snprintf(line, sizeof line,
-                "  %-44s %7s %11.3f %6.1f%%\n", "(outside operators: loop, data, logging)", "",
-                outside / 1e3, wall_us > 0 ? 100 * outside / wall_us : 0.0);
+  std::snprintf(line, sizeof line, "  %-44s %7s %11.3f %6.1f%%\n",
+                "(outside operators: loop, data, logging)", "", outside / 1e3,
+                wall_us > 0 ? 100 * outside / wall_us : 0.0);
   out += line;
   return out;
 }

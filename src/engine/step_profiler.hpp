@@ -25,7 +25,7 @@ struct OpTime {
 
 struct StepProfile {
   int64_t step = 0;
-  double wall_us = 0;  // the whole step, the device synchronised at its end
+  double wall_us = 0;       // the whole step, the device synchronised at its end
   std::vector<OpTime> ops;  // by self time, largest first
   /// A table: the top `rows` operators and the step's time outside any operator.
   std::string table(size_t rows = 15) const;

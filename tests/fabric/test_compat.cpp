@@ -20,7 +20,8 @@ at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const a
 TEST_CASE("causal_attention is softmax(q k^T / sqrt(d)) v under a causal mask",
           "[fabric][compat]") {
   torch::manual_seed(0);
-  auto q = torch::randn({2, 3, 7, 8}), k = torch::randn({2, 3, 7, 8}), v = torch::randn({2, 3, 7, 8});
+  auto q = torch::randn({2, 3, 7, 8}), k = torch::randn({2, 3, 7, 8}),
+       v = torch::randn({2, 3, 7, 8});
   auto got = fabric::compat::causal_attention(q, k, v, /*dropout_p=*/0.0);
   REQUIRE(got.sizes() == q.sizes());
   CHECK(torch::allclose(got, reference_attention(q, k, v), 1e-5, 1e-5));
@@ -54,9 +55,8 @@ TEST_CASE("causal_attention with dropout keeps expectations and drops weights in
   auto v = torch::ones({1, 1, 4, 2});
   // Uniform weights over 1..4 positions times ones: 1 everywhere without dropout.
   CHECK(torch::allclose(fabric::compat::causal_attention(q, k, v, 0.0), torch::ones({1, 1, 4, 2})));
-  auto dropped = fabric::compat::causal_attention(q.expand({2000, 1, 4, 2}),
-                                                  k.expand({2000, 1, 4, 2}),
-                                                  v.expand({2000, 1, 4, 2}), 0.5);
+  auto dropped = fabric::compat::causal_attention(
+      q.expand({2000, 1, 4, 2}), k.expand({2000, 1, 4, 2}), v.expand({2000, 1, 4, 2}), 0.5);
   CHECK_FALSE(torch::allclose(dropped, torch::ones_like(dropped)));
   CHECK(dropped.mean().item<double>() == Approx(1.0).epsilon(0.05));
 }

@@ -64,7 +64,8 @@ TEST_CASE("foreach Adam steps as torch::optim::Adam does", "[fabric][optim]") {
   CHECK(ours.state().size() == 3);
 }
 
-TEST_CASE("foreach AdamW applies decoupled weight decay as torch::optim::AdamW", "[fabric][optim]") {
+TEST_CASE("foreach AdamW applies decoupled weight decay as torch::optim::AdamW",
+          "[fabric][optim]") {
   auto options = torch::optim::AdamWOptions(0.01).weight_decay(0.05);
   auto ref_params = make_params(), our_params = make_params();
   torch::optim::AdamW reference(ref_params, options);
@@ -104,9 +105,10 @@ TEST_CASE("a foreach Adam state_dict loads into torch::optim::Adam and training 
   check_close(got, expected, 1e-6);
 }
 
-TEST_CASE("the fused kernel matches the per-tensor step where LibTorch has it, and is refused "
-          "by name where it does not",
-          "[fabric][optim]") {
+TEST_CASE(
+    "the fused kernel matches the per-tensor step where LibTorch has it, and is refused "
+    "by name where it does not",
+    "[fabric][optim]") {
   if (!fabric::optim::has_fused_adam(c10::kCPU)) {
     CHECK_THROWS_AS(fabric::optim::resolve_step_kernel("fused", c10::kCPU),
                     fabric::NotSupportedError);

@@ -129,8 +129,9 @@ void multi_tensor_step(std::vector<torch::optim::OptimizerParamGroup>& groups, S
                        bool decoupled, StepKernel kernel, detail::StepCounters& counters) {
   for (auto& group : groups) {
     const auto& o = static_cast<const Options&>(group.options());
-    const Hyper h{o.lr(),  std::get<0>(o.betas()), std::get<1>(o.betas()), o.eps(), o.weight_decay(),
-                  o.amsgrad(), decoupled};
+    const Hyper h{o.lr(),   std::get<0>(o.betas()), std::get<1>(o.betas()),
+                  o.eps(),  o.weight_decay(),       o.amsgrad(),
+                  decoupled};
     std::map<std::tuple<int, int, int, int64_t>, Bucket> buckets;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
@@ -177,30 +178,25 @@ at::Tensor evaluate(const torch::optim::Optimizer::LossClosure& closure) {
 
 }  // namespace
 
-MultiTensorAdam::MultiTensorAdam(std::vector<torch::optim::OptimizerParamGroup> groups,
-                                 torch::optim::AdamOptions defaults, StepKernel kernel)
-    : torch::optim::Adam(std::move(groups), std::move(defaults)), kernel_(kernel) {}
+template <class Base, class Options, class State, bool decoupled>
+MultiTensorAdamOf<Base, Options, State, decoupled>::MultiTensorAdamOf(
+    std::vector<torch::optim::OptimizerParamGroup> groups, Options defaults, StepKernel kernel)
+    : Base(std::move(groups), std::move(defaults)), kernel_(kernel) {}
 
-at::Tensor MultiTensorAdam::step(LossClosure closure) {
-  if (kernel_ == StepKernel::per_tensor) return torch::optim::Adam::step(std::move(closure));
+template <class Base, class Options, class State, bool decoupled>
+at::Tensor MultiTensorAdamOf<Base, Options, State, decoupled>::step(
+    torch::optim::Optimizer::LossClosure closure) {
+  if (kernel_ == StepKernel::per_tensor) return Base::step(std::move(closure));
   at::NoGradGuard no_grad;
   at::Tensor loss = evaluate(closure);
-  multi_tensor_step<torch::optim::AdamParamState, torch::optim::AdamOptions>(
-      param_groups_, state_, /*decoupled=*/false, kernel_, counters_);
+  multi_tensor_step<State, Options>(this->param_groups_, this->state_, decoupled, kernel_,
+                                    counters_);
   return loss;
 }
 
-MultiTensorAdamW::MultiTensorAdamW(std::vector<torch::optim::OptimizerParamGroup> groups,
-                                   torch::optim::AdamWOptions defaults, StepKernel kernel)
-    : torch::optim::AdamW(std::move(groups), std::move(defaults)), kernel_(kernel) {}
-
-at::Tensor MultiTensorAdamW::step(LossClosure closure) {
-  if (kernel_ == StepKernel::per_tensor) return torch::optim::AdamW::step(std::move(closure));
-  at::NoGradGuard no_grad;
-  at::Tensor loss = evaluate(closure);
-  multi_tensor_step<torch::optim::AdamWParamState, torch::optim::AdamWOptions>(
-      param_groups_, state_, /*decoupled=*/true, kernel_, counters_);
-  return loss;
-}
+template class MultiTensorAdamOf<torch::optim::Adam, torch::optim::AdamOptions,
+                                 torch::optim::AdamParamState, false>;
+template class MultiTensorAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions,
+                                 torch::optim::AdamWParamState, true>;
 
 }  // namespace fabric::optim

@@ -29,7 +29,7 @@ std::string to_string(StepKernel kernel);
 bool has_fused_adam(c10::DeviceType device);
 
 /// The kernel for a name: "auto" picks fused where it exists, else foreach on accelerators and
-/// per_tensor on CPU (where foreach only loops: tools/bench/optim_step measures the three).
+/// per_tensor on CPU (where foreach only loops: build/tools/bench/bench-optim-step times them).
 /// Throws NotSupportedError for "fused" where has_fused_adam is false, ValueError for other names.
 StepKernel resolve_step_kernel(const std::string& name, c10::DeviceType device);
 
@@ -41,11 +41,13 @@ struct StepCounters {
 };
 }  // namespace detail
 
-class MultiTensorAdam : public torch::optim::Adam {
+/// LibTorch's Adam or AdamW (`Base`) with a multi-tensor step; `decoupled`: AdamW's weight decay.
+template <class Base, class Options, class State, bool decoupled>
+class MultiTensorAdamOf : public Base {
  public:
-  MultiTensorAdam(std::vector<torch::optim::OptimizerParamGroup> groups,
-                  torch::optim::AdamOptions defaults, StepKernel kernel);
-  at::Tensor step(LossClosure closure = nullptr) override;
+  MultiTensorAdamOf(std::vector<torch::optim::OptimizerParamGroup> groups, Options defaults,
+                    StepKernel kernel);
+  at::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr) override;
   StepKernel kernel() const { return kernel_; }
 
  private:
@@ -53,16 +55,13 @@ class MultiTensorAdam : public torch::optim::Adam {
   detail::StepCounters counters_;
 };
 
-class MultiTensorAdamW : public torch::optim::AdamW {
- public:
-  MultiTensorAdamW(std::vector<torch::optim::OptimizerParamGroup> groups,
-                   torch::optim::AdamWOptions defaults, StepKernel kernel);
-  at::Tensor step(LossClosure closure = nullptr) override;
-  StepKernel kernel() const { return kernel_; }
-
- private:
-  StepKernel kernel_;
-  detail::StepCounters counters_;
-};
+using MultiTensorAdam = MultiTensorAdamOf<torch::optim::Adam, torch::optim::AdamOptions,
+                                          torch::optim::AdamParamState, false>;
+using MultiTensorAdamW = MultiTensorAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions,
+                                           torch::optim::AdamWParamState, true>;
+extern template class MultiTensorAdamOf<torch::optim::Adam, torch::optim::AdamOptions,
+                                        torch::optim::AdamParamState, false>;
+extern template class MultiTensorAdamOf<torch::optim::AdamW, torch::optim::AdamWOptions,
+                                        torch::optim::AdamWParamState, true>;
 
 }  // namespace fabric::optim

@@ -1,22 +1,22 @@
 // [optimizer] kind = "adamw": AdamW with decoupled weight decay.
 #include "exp/components/entries.hpp"
+#include "exp/components/optim/step_kernel_param.hpp"
 
 namespace fabric::exp::components {
 
 namespace {
-struct AdamwOptimizerConfig {
+struct AdamwOptimizerConfig : StepKernelParam {
   double lr = 1e-3;
   std::vector<double> betas = {0.9, 0.999};
   double eps = 1e-8;
   double weight_decay = 1e-2;
   bool amsgrad = false;
   bool no_decay_bias_norm = false;
-  std::string kernel = "auto";
 };
 }  // namespace
 
 ComponentEntry adamw_optimizer_entry() {
-  static const auto spec =
+  static const auto spec = add_step_kernel_param(
       ParamSpec<AdamwOptimizerConfig>("optimizer", "adamw", "AdamW with decoupled weight decay.")
           .param(&AdamwOptimizerConfig::lr, "lr", "Learning rate.")
           .alias("learning_rate")
@@ -30,13 +30,7 @@ ComponentEntry adamw_optimizer_entry() {
           .check(ge(0))
           .param(&AdamwOptimizerConfig::amsgrad, "amsgrad", "AMSGrad variant.")
           .param(&AdamwOptimizerConfig::no_decay_bias_norm, "no_decay_bias_norm",
-                 "No weight decay on biases and norm layers.")
-          .param(&AdamwOptimizerConfig::kernel, "kernel",
-                 "How the step runs: fused (one kernel per group), foreach (a few multi-tensor "
-                 "ops per group) or per_tensor (~10 ops per parameter); auto: fused where "
-                 "LibTorch has it (2.x on CUDA, 2.4+ on CPU), else foreach on GPUs, per_tensor "
-                 "on CPUs.")
-          .choices({"auto", "fused", "foreach", "per_tensor"});
+                 "No weight decay on biases and norm layers."));
   return {"optimizer", "adamw", &spec};
 }
 
