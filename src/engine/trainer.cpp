@@ -347,14 +347,15 @@ FitResult Trainer::fit(const std::string& resume_from) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_started).count();
       const double samples_per_sec = elapsed > 0 ? double(loop.samples_seen) / elapsed : 0.0;
       const bool log_now = loop.global_step % log_every == 0;
-      const double loss_value =
-          log_now || I.out.due(loop.global_step) ? loss.detach().item<double>() : NAN;
+      // Decided once: the progress line must not come due later in this step without its loss.
+      const bool print_now = I.out.due(loop.global_step);
+      const double loss_value = log_now || print_now ? loss.detach().item<double>() : NAN;
       call("on_train_batch_end");
       if (log_now) {
         loop.log({{"train/loss", loss_value}, {"epoch", double(epoch)}});
         call("on_log");
       }
-      I.out.step(loop.global_step, epoch, loss_value, samples_per_sec);
+      if (print_now) I.out.step(loop.global_step, epoch, loss_value, samples_per_sec);
       if (val_every_steps > 0 && loop.global_step % val_every_steps == 0) {
         validate();
         // Early stopping and pruning decide at a validation and stop there (as Lightning's
