@@ -3,7 +3,6 @@
 #include <torch/nn.h>
 #include <torch/script.h>
 
-#include <cmath>
 #include <set>
 
 #include "exp/diag/diagnostic.hpp"

@@ -56,6 +56,18 @@ std::tuple<double, double> betas(const Params& p) {
   return {b[0], b[1]};
 }
 
+/// Adam and AdamW: the same options (AdamW's weight decay is decoupled) and the step kernel.
+template <class Optimizer, class Options>
+std::shared_ptr<optim::Optimizer> make_adam(const Params& p, NetImpl& model) {
+  return make<Optimizer>(p, model,
+                         Options(p.number("lr"))
+                             .betas(betas(p))
+                             .eps(p.number("eps"))
+                             .weight_decay(p.number("weight_decay"))
+                             .amsgrad(p.flag("amsgrad")),
+                         step_kernel(p, model));
+}
+
 }  // namespace
 
 std::shared_ptr<optim::Optimizer> build_optimizer(const Params& p, NetImpl& model) {
@@ -69,23 +81,10 @@ std::shared_ptr<optim::Optimizer> build_optimizer(const Params& p, NetImpl& mode
                                 .weight_decay(p.number("weight_decay"))
                                 .nesterov(p.flag("nesterov")));
   }
-  if (kind == "adam") {
-    return make<fabric::optim::MultiTensorAdam>(p, model,
-                                                optim::AdamOptions(lr)
-                                                    .betas(betas(p))
-                                                    .eps(p.number("eps"))
-                                                    .weight_decay(p.number("weight_decay"))
-                                                    .amsgrad(p.flag("amsgrad")),
-                                                step_kernel(p, model));
-  }
+  if (kind == "adam")
+    return make_adam<fabric::optim::MultiTensorAdam, optim::AdamOptions>(p, model);
   if (kind == "adamw") {
-    return make<fabric::optim::MultiTensorAdamW>(p, model,
-                                                 optim::AdamWOptions(lr)
-                                                     .betas(betas(p))
-                                                     .eps(p.number("eps"))
-                                                     .weight_decay(p.number("weight_decay"))
-                                                     .amsgrad(p.flag("amsgrad")),
-                                                 step_kernel(p, model));
+    return make_adam<fabric::optim::MultiTensorAdamW, optim::AdamWOptions>(p, model);
   }
   if (kind == "rmsprop") {
     return make<optim::RMSprop>(p, model,

@@ -8,7 +8,6 @@
 #include <map>
 #include <sstream>
 
-#include "fabric/error.hpp"
 #include "fabric/utilities/atomic_write.hpp"
 
 namespace fabric::engine {

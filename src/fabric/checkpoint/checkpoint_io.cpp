@@ -1,27 +1,18 @@
 #include "fabric/checkpoint/checkpoint_io.hpp"
 
-#include <fcntl.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/version.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "fabric/error.hpp"
 
 namespace fs = std::filesystem;
 
 namespace fabric {
-
-namespace {
-[[noreturn]] void io_error(const std::string& what, const std::string& path) {
-  throw Error(what + " '" + path + "': " + std::strerror(errno));
-}
-}  // namespace
 
 void write_checkpoint_file(const std::string& path, const c10::IValue& value) {
   std::vector<char> bytes = torch::pickle_save(value);
@@ -33,7 +24,7 @@ c10::IValue read_checkpoint_file(const std::string& path) {
   if (fs::is_directory(path))
     throw Error("cannot read checkpoint '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) io_error("cannot open", path);
+  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   try {
     return torch::pickle_load(bytes);

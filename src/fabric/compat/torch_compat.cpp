@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "fabric/error.hpp"
+
 namespace fabric::compat {
 
 #if FABRIC_TORCH_AT_LEAST(2, 4)
@@ -60,6 +62,33 @@ bool has_fused_amp_kernels(c10::DeviceType device) {
 }
 
 #endif
+
+bool has_fused_adam(c10::DeviceType device) {
+#if FABRIC_TORCH_AT_LEAST(2, 4)
+  return device == c10::kCUDA || device == c10::kCPU;
+#elif FABRIC_TORCH_AT_LEAST(2, 0)
+  return device == c10::kCUDA;
+#else
+  return false;
+#endif
+}
+
+void fused_adam_step(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
+                     at::TensorList exp_avg_sqs, at::TensorList max_exp_avg_sqs,
+                     at::TensorList steps, double lr, double beta1, double beta2,
+                     double weight_decay, double eps, bool amsgrad, bool decoupled) {
+#if FABRIC_TORCH_AT_LEAST(2, 0)
+  if (decoupled) {
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1,
+                      beta2, weight_decay, eps, amsgrad, /*maximize=*/false);
+  } else {
+    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
+                     weight_decay, eps, amsgrad, /*maximize=*/false);
+  }
+#else
+  throw NotSupportedError("the fused Adam kernel needs LibTorch >= 2.0");
+#endif
+}
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             double dropout_p) {

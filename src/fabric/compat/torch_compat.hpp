@@ -66,6 +66,17 @@ c10::intrusive_ptr<c10d::ProcessGroup> new_process_group(const std::string& back
                                                          int rank, int world_size,
                                                          std::chrono::milliseconds timeout);
 
+/// Whether ATen has the fused Adam/AdamW kernels for `device` (2.0: CUDA; 2.4: CPU too).
+bool has_fused_adam(c10::DeviceType device);
+
+/// One fused Adam step (AdamW's decoupled weight decay with `decoupled`) over lists of
+/// parameters and their state, as torch.optim's fused path: `steps` are float step counters,
+/// already incremented. Throws NotSupportedError where has_fused_adam is false.
+void fused_adam_step(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
+                     at::TensorList exp_avg_sqs, at::TensorList max_exp_avg_sqs,
+                     at::TensorList steps, double lr, double beta1, double beta2,
+                     double weight_decay, double eps, bool amsgrad, bool decoupled);
+
 /// Causal attention over [batch, heads, time, head_dim]: softmax(q k^T / sqrt(head_dim) + causal
 /// mask) v, with dropout on the weights when `dropout_p` > 0. 2.x runs one fused kernel
 /// (at::scaled_dot_product_attention: flash or memory-efficient attention on CUDA, a flash

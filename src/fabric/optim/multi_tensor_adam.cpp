@@ -1,7 +1,6 @@
 #include "fabric/optim/multi_tensor_adam.hpp"
 
 #include <ATen/ATen.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <map>
@@ -22,16 +21,6 @@ std::string to_string(StepKernel kernel) {
       return "fused";
   }
   return "?";
-}
-
-bool has_fused_adam(c10::DeviceType device) {
-#if FABRIC_TORCH_AT_LEAST(2, 4)
-  return device == c10::kCUDA || device == c10::kCPU;
-#elif FABRIC_TORCH_AT_LEAST(2, 0)
-  return device == c10::kCUDA;
-#else
-  return false;
-#endif
 }
 
 StepKernel resolve_step_kernel(const std::string& name, c10::DeviceType device) {
@@ -97,7 +86,6 @@ void foreach_update(Bucket& b, const Hyper& h) {
 }
 
 void fused_update(Bucket& b, const Hyper& h, detail::StepCounters& counters) {
-#if FABRIC_TORCH_AT_LEAST(2, 0)
   std::vector<at::Tensor> steps;
   steps.reserve(b.params.size());
   for (size_t i = 0; i < b.params.size(); ++i) {
@@ -110,17 +98,8 @@ void fused_update(Bucket& b, const Hyper& h, detail::StepCounters& counters) {
   }
   // As torch.optim's fused path: the kernel reads the incremented counters.
   at::_foreach_add_(steps, 1);
-  if (h.decoupled) {
-    at::_fused_adamw_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, steps, h.lr,
-                      h.beta1, h.beta2, h.weight_decay, h.eps, h.amsgrad, /*maximize=*/false);
-  } else {
-    at::_fused_adam_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, steps, h.lr,
-                     h.beta1, h.beta2, h.weight_decay, h.eps, h.amsgrad, /*maximize=*/false);
-  }
-#else
-  (void)b, (void)h, (void)counters;
-  throw NotSupportedError("the fused Adam kernel needs LibTorch >= 2.0");
-#endif
+  compat::fused_adam_step(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, steps,
+                          h.lr, h.beta1, h.beta2, h.weight_decay, h.eps, h.amsgrad, h.decoupled);
 }
 
 /// One step of every group; `State` is AdamParamState or AdamWParamState (same fields).

@@ -18,6 +18,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "fabric/compat/torch_compat.hpp"
+
 namespace fabric::optim {
 
 enum class StepKernel { per_tensor, foreach, fused };
@@ -25,8 +27,8 @@ enum class StepKernel { per_tensor, foreach, fused };
 /// "per_tensor", "foreach", "fused".
 std::string to_string(StepKernel kernel);
 
-/// Whether this LibTorch has the fused Adam/AdamW kernels for `device`.
-bool has_fused_adam(c10::DeviceType device);
+/// Whether this LibTorch has the fused Adam/AdamW kernels for `device` (a compat question).
+using compat::has_fused_adam;
 
 /// The kernel for a name: "auto" picks fused where it exists, else foreach on accelerators and
 /// per_tensor on CPU (where foreach only loops: build/tools/bench/bench-optim-step times them).
