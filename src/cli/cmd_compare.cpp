@@ -8,8 +8,8 @@
 #include "cli/commands.hpp"
 #include "cli/open_store.hpp"
 #include "cli/table_output.hpp"
-#include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/error.hpp"
+#include "fabric/utilities/atomic_write.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {
@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int compare(const std::vector<std::string>& refs, const std::string& store_arg) {
+int compare(const std::vector<std::string>& refs, const std::string& store_arg,
+            const std::string& format) {
   auto s = open_store(store_arg);
   std::vector<std::string> ids;
   for (const auto& r : refs) ids.push_back(s->resolve(r));
@@ -40,10 +41,15 @@ int compare(const std::vector<std::string>& refs, const std::string& store_arg) 
     p.rows.push_back({k});
     p.rows.back().insert(p.rows.back().end(), values.begin(), values.end());
   }
-  if (p.rows.empty()) {
+  if (format == "json") {
+    // {"params": [{"param": k, id: v, ...}], "metrics": [{"metric": k, id: last, ...}]}
+    std::cout << "{\"params\": ";
+    p.headers[0] = "param";
+    print_table(std::cout, p, "json");
+  } else if (p.rows.empty()) {
     std::cout << "parameters: identical\n";
   } else {
-    print_table(std::cout, p, "table");
+    print_table(std::cout, p, format);
   }
   // Metrics side by side: last (and best where lower or higher is better).
   std::map<std::string, std::vector<store::SqlValue>> metrics;
@@ -61,8 +67,15 @@ int compare(const std::vector<std::string>& refs, const std::string& store_arg) 
     m.rows.push_back({k});
     m.rows.back().insert(m.rows.back().end(), values.begin(), values.end());
   }
+  if (format == "json") {
+    m.headers[0] = "metric";
+    std::cout << ", \"metrics\": ";
+    print_table(std::cout, m, "json");
+    std::cout << "}\n";
+    return 0;
+  }
   std::cout << "\n";
-  print_table(std::cout, m, "table");
+  print_table(std::cout, m, format);
   return 0;
 }
 
@@ -107,9 +120,11 @@ void add_compare_commands(CLI::App& app) {
     auto* sub = app.add_subcommand("compare", "Parameters that differ and metrics side by side");
     auto refs = std::make_shared<std::vector<std::string>>();
     auto store_arg = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("table");
     sub->add_option("runs", *refs, "Two or more runs")->required()->expected(2, -1);
     sub->add_option("--store", *store_arg, "Run store");
-    register_action(sub, [=] { return compare(*refs, *store_arg); });
+    sub->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    register_action(sub, [=] { return compare(*refs, *store_arg, *format); });
   }
   {
     auto* sub = app.add_subcommand(

@@ -6,7 +6,7 @@
 #include "cli/commands.hpp"
 #include "exp/params/schema.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/utilities/atomic_write.hpp"
 #include "store/schema.hpp"
 
 namespace fabric::cli {
@@ -54,8 +54,8 @@ void add_recipe_commands(CLI::App& app) {
     });
   }
   {
-    auto* sub =
-        config->add_subcommand("diff", "Compare two recipes key by key (defaults included)");
+    auto* sub = config->add_subcommand(
+        "diff", "Compare two recipes key by key (defaults included); exit 1 when they differ");
     auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
     sub->add_option("a", *a, "First recipe")->required();
     sub->add_option("b", *b, "Second recipe")->required();
@@ -73,7 +73,7 @@ void add_recipe_commands(CLI::App& app) {
                   << v.second.value_or("(unset)") << "\n";
       }
       if (differences == 0) std::cout << "no differences\n";
-      return 0;
+      return differences == 0 ? 0 : 1;  // as diff(1)
     });
   }
   {

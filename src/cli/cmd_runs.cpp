@@ -1,4 +1,8 @@
 // Querying the run store: `runs`, `show`, `metrics`, `rm`.
+#include <fmt/format.h>
+#include <cmath>
+#include <cstdio>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -26,6 +30,27 @@ std::string when(double seconds) {
   return buf;
 }
 
+/// 12.3 s, 4 min 05 s, 2 h 03 min.
+std::string human_duration(double seconds) {
+  char buf[48];
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  } else if (seconds < 3600) {
+    std::snprintf(buf, sizeof buf, "%d min %02d s", int(seconds / 60), int(seconds) % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%d h %02d min", int(seconds / 3600), int(seconds / 60) % 60);
+  }
+  return buf;
+}
+
+/// A wall time as a local date with milliseconds ("2026-11-29 17:03:31.125").
+std::string when_ms(double seconds) {
+  std::string day = when(seconds);
+  char ms[8];
+  std::snprintf(ms, sizeof ms, ".%03d", int((seconds - std::floor(seconds)) * 1000));
+  return day.empty() ? day : day + ms;
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -45,13 +70,91 @@ struct RunsArgs {
 int list_runs(const RunsArgs& a) {
   auto s = open_store(a.store);
   auto result = store::select_runs(*s, {a.where, a.order_by, split_list(a.columns), a.limit});
+  if (a.format == "table") {  // durations read with their unit; CSV and JSON keep numbers
+    for (size_t c = 0; c < result.headers.size(); ++c) {
+      if (result.headers[c] != "duration") continue;
+      for (auto& row : result.rows) {
+        if (auto* d = std::get_if<double>(&row[c])) row[c] = human_duration(*d);
+        if (auto* i = std::get_if<int64_t>(&row[c])) row[c] = human_duration(double(*i));
+      }
+    }
+  }
   print_table(std::cout, {result.headers, result.rows}, a.format);
   return 0;
 }
 
-int show_run(const std::string& ref, const std::string& store_arg) {
+std::string json_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
+
+/// `show --format json`: one object with everything the table shows, numbers as numbers,
+/// times as seconds since the epoch.
+void print_run_json(store::RunStore& s, const store::RunRecord& r) {
+  using store::json_string;
+  std::ostringstream o;
+  auto field = [&](const char* key, const std::string& json) {
+    o << (o.tellp() > 1 ? ",\n  " : "\n  ") << json_string(key) << ": " << json;
+  };
+  o << "{";
+  field("id", json_string(r.id));
+  field("name", json_string(r.name));
+  field("experiment", json_string(r.experiment));
+  field("status", json_string(r.status));
+  field("exit_code", r.exit_code ? std::to_string(*r.exit_code) : "null");
+  field("error", json_string(r.error));
+  field("note", json_string(r.note));
+  field("parent", r.parent.empty() ? "null" : json_string(r.parent));
+  field("created_at", json_number(r.created_at));
+  field("started_at", json_number(r.started_at));
+  field("ended_at", r.ended_at > 0 ? json_number(r.ended_at) : "null");
+  field("duration_s", r.ended_at > 0 ? json_number(r.ended_at - r.started_at) : "null");
+  field("seed", std::to_string(r.seed));
+  field("world_size", std::to_string(r.world_size));
+  field("host", json_string(r.host));
+  field("pid", std::to_string(r.pid));
+  field("recipe_path", json_string(r.recipe_path));
+  field("run_dir", json_string(r.run_dir));
+  field("git_commit", r.git_commit.empty() ? "null" : json_string(r.git_commit));
+  field("git_dirty", r.git_dirty ? (*r.git_dirty ? "true" : "false") : "null");
+  field("overrides", r.overrides_json.empty() ? "[]" : r.overrides_json);
+  field("environment", r.env_json.empty() ? "{}" : r.env_json);
+  std::string tags = "{";
+  for (const auto& [k, v] : s.tags(r.id))
+    tags += (tags.size() > 1 ? ", " : "") + json_string(k) + ": " + json_string(v);
+  field("tags", tags + "}");
+  std::string params = "{";
+  for (const auto& [k, v] : s.params(r.id))
+    params += (params.size() > 1 ? ", " : "") + json_string(k) + ": " + json_string(v);
+  field("params", params + "}");
+  std::string metrics = "{";
+  for (const auto& m : s.summaries(r.id)) {
+    metrics += (metrics.size() > 1 ? ",\n    " : "\n    ") + json_string(m.key) +
+               ": {\"last\": " + json_number(m.last) + ", \"min\": " + json_number(m.min) +
+               ", \"max\": " + json_number(m.max) +
+               ", \"last_step\": " + std::to_string(m.last_step) +
+               ", \"count\": " + std::to_string(m.count) + "}";
+  }
+  field("metrics", metrics + (metrics.size() > 1 ? "\n  }" : "}"));
+  std::string artifacts = "[";
+  for (const auto& a : s.artifacts(r.id)) {
+    artifacts += (artifacts.size() > 1 ? ", " : "") + std::string("{\"path\": ") +
+                 json_string(a.path) + ", \"kind\": " + json_string(a.kind) +
+                 ", \"bytes\": " + std::to_string(a.size) +
+                 ", \"sha256\": " + json_string(a.sha256) + "}";
+  }
+  field("artifacts", artifacts + "]");
+  field("resolved_recipe", json_string(r.resolved));
+  o << "\n}\n";
+  std::cout << o.str();
+}
+
+int show_run(const std::string& ref, const std::string& store_arg, const std::string& format) {
   auto s = open_store(store_arg);
   auto r = *s->get(s->resolve(ref));
+  if (format == "json") {
+    print_run_json(*s, r);
+    return 0;
+  }
   std::cout << "run         " << r.id << "  " << r.name << "  (experiment " << r.experiment << ")\n"
             << "status      " << r.status
             << (r.exit_code ? "  exit " + std::to_string(*r.exit_code) : std::string()) << "\n";
@@ -59,8 +162,8 @@ int show_run(const std::string& ref, const std::string& store_arg) {
   if (!r.note.empty()) std::cout << "note        " << r.note << "\n";
   std::cout << "started     " << when(r.started_at) << "\n";
   if (r.ended_at > 0)
-    std::cout << "ended       " << when(r.ended_at) << "  (" << int64_t(r.ended_at - r.started_at)
-              << " s)\n";
+    std::cout << "ended       " << when(r.ended_at) << "  ("
+              << human_duration(r.ended_at - r.started_at) << ")\n";
   std::cout << "seed        " << r.seed << "\n"
             << "processes   " << r.world_size << " on " << r.host << " (pid " << r.pid << ")\n"
             << "recipe      " << r.recipe_path << "\n"
@@ -97,9 +200,14 @@ int print_metrics(const std::string& ref, const std::vector<std::string>& keys,
                   const std::string& format, const std::string& store_arg) {
   auto s = open_store(store_arg);
   const std::string id = s->resolve(ref);
+  // Dates for people; JSON keeps seconds since the epoch for programs.
+  const bool dates = format != "json";
   ResultTable t{{"key", "step", "epoch", "value", "wall_time"}, {}};
-  for (const auto& p : s->metrics(id, keys))
-    t.rows.push_back({p.key, p.step, p.epoch, p.value, p.wall_time});
+  for (const auto& p : s->metrics(id, keys)) {
+    t.rows.push_back(
+        {p.key, p.step, p.epoch, p.value,
+         dates ? store::SqlValue{when_ms(p.wall_time)} : store::SqlValue{p.wall_time}});
+  }
   if (t.rows.empty() && !keys.empty()) {
     throw store::StoreError("run " + id +
                             " has none of those metrics (it has: " + metric_keys(*s, id) + ")");
@@ -224,9 +332,11 @@ void add_runs_commands(CLI::App& app) {
     auto* sub = app.add_subcommand("show", "Show one run: recipe, environment, metrics, artifacts");
     auto ref = std::make_shared<std::string>();
     auto store_arg = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("table");
     sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
     sub->add_option("--store", *store_arg, "Run store");
-    register_action(sub, [ref, store_arg] { return show_run(*ref, *store_arg); });
+    sub->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    register_action(sub, [ref, store_arg, format] { return show_run(*ref, *store_arg, *format); });
   }
   {
     auto* sub = app.add_subcommand("metrics", "Print a run's metric values");

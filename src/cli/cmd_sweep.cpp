@@ -7,7 +7,6 @@
 #include "cli/commands.hpp"
 #include "cli/open_store.hpp"
 #include "cli/table_output.hpp"
-#include "engine/trial.hpp"
 #include "sweep/controller.hpp"
 #include "sweep/importance.hpp"
 #include "sweep/settings.hpp"
@@ -24,12 +23,24 @@ SqlValue optional_real(const std::optional<double>& v) {
   return v ? SqlValue{*v} : SqlValue{};
 }
 
+/// A parameter's value as the number it is (JSON and CSV readers get numbers), else its text.
+SqlValue typed_value(const std::string& text) {
+  if (text.empty()) return text;
+  char* end = nullptr;
+  const long long i = std::strtoll(text.c_str(), &end, 10);
+  if (*end == '\0') return int64_t(i);
+  const double d = std::strtod(text.c_str(), &end);
+  if (*end == '\0') return d;
+  return text;
+}
+
 int list_sweeps(const std::string& store_arg, const std::string& format) {
   auto runs = open_store(store_arg);
   sweep::SweepStore sweeps(*runs);
   sweeps.reap_stale();
-  ResultTable table{{"id", "name", "status", "method", "objective", "trials", "best", "created"},
-                    {}};
+  ResultTable table{
+      {"id", "name", "status", "method", "objective", "trials", "max_trials", "best", "created"},
+      {}};
   for (const auto& s : sweeps.list()) {
     auto trials = sweeps.trials(s.id);
     int ended = 0;
@@ -43,8 +54,7 @@ int list_sweeps(const std::string& store_arg, const std::string& format) {
     table.rows.push_back(
         {s.id, s.name, s.status, s.method,
          s.objective.empty() ? SqlValue{} : SqlValue{s.direction + " " + s.objective},
-         std::to_string(ended) + "/" + std::to_string(s.max_trials), best_value,
-         std::string(when)});
+         int64_t(ended), s.max_trials, best_value, std::string(when)});
   }
   print_table(std::cout, table, format);
   return 0;
@@ -66,7 +76,7 @@ int show_sweep(const std::string& ref, const std::string& store_arg, const std::
     std::vector<SqlValue> row{t.number, t.status};
     if (!s.objective.empty()) row.push_back(optional_real(t.value));
     auto point = sweep::point_from_toml(settings.space, t.params);
-    for (const auto& v : point) row.push_back(v);
+    for (const auto& v : point) row.push_back(typed_value(v));
     row.push_back(t.run_id.empty() ? SqlValue{} : SqlValue{t.run_id});
     std::string note;
     if (t.status == "pruned" && t.pruned_report) {
@@ -163,18 +173,6 @@ void add_sweep_commands(CLI::App& app) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   show->add_option("--store", *show_store, "Run store");
   register_action(show, [=] { return show_sweep(*show_ref, *show_store, *show_format); });
-
-  auto* trial = sub->add_subcommand(
-      "trial", "Run one trial of a sweep (what the controller and SLURM array tasks run)");
-  auto trial_ref = std::make_shared<std::string>();
-  auto trial_number = std::make_shared<int64_t>(0);
-  auto trial_store = std::make_shared<std::string>();
-  trial->add_option("sweep", *trial_ref, "Sweep id")->required();
-  trial->add_option("number", *trial_number, "Trial number")->required();
-  trial->add_option("--store", *trial_store, "Run store");
-  register_action(trial, [=] {
-    return engine::run_trial(store_path(*trial_store), *trial_ref, *trial_number);
-  });
 
   auto* collect = sub->add_subcommand(
       "collect", "Merge the stores written by a SLURM sweep's array tasks into the run store");

@@ -4,18 +4,36 @@
 
 #include <functional>
 
+#include "exp/recipe/recipe.hpp"
+
 namespace fabric::cli {
+
+inline constexpr const char* kVersion = "0.1.0";
 
 /// Each add_*_command registers a subcommand and the function run_selected() calls for it.
 void add_version_command(CLI::App& app);
-void add_env_command(CLI::App& app);
+/// Registered last: it walks every command registered before it.
+void add_completion_command(CLI::App& app);
 void add_recipe_commands(CLI::App& app);
-void add_run_command(CLI::App& app);
 void add_runs_commands(CLI::App& app);
 void add_compare_commands(CLI::App& app);
-void add_rerun_command(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
+/// `run`, `rerun` and `env` as fabric-exp lists them in --help; fabric-exp-train runs them.
+void add_training_command_names(CLI::App& app);
+// The commands that need LibTorch (fabric-exp-train only).
+void add_env_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_rerun_command(CLI::App& app);
+void add_sweep_trial_command(CLI::App& sweep);
+
 void register_action(CLI::App* sub, std::function<int()> action);
 int run_selected(CLI::App& app);
+/// Parses `argv` with the commands `add_commands` registers, runs the selected one and maps
+/// errors to exit statuses; `machine` tells validation what this machine has.
+int run_cli(int argc, char** argv, const std::function<void(CLI::App&)>& add_commands,
+            const std::function<exp::MachineInfo()>& machine);
+/// CUDA devices the NVIDIA driver shows (and CUDA_VISIBLE_DEVICES leaves), without loading
+/// LibTorch; 0 when this build's LibTorch has no CUDA.
+int probe_cuda_devices();
 
 }  // namespace fabric::cli

@@ -1,53 +1,56 @@
-// fabric-exp: the command-line front. Only argument parsing and exit codes live here; each
-// subcommand is one cmd_*.cpp.
-#include <CLI/CLI.hpp>
+// fabric-exp: the command line. This binary does not load LibTorch, so the commands that only
+// read recipes and the store answer at once; the commands that train (`run`, `rerun`, `env`,
+// `sweep trial`) are handed, with the same arguments, to fabric-exp-train beside it.
+#include <unistd.h>
 
-#include <cstdlib>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "exp/diag/diagnostic.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/accelerators/accelerator.hpp"
-#include "fabric/error.hpp"
-#include "fabric/utilities/heap_tuning.hpp"
-#include "store/query.hpp"
-#include "store/sqlite.hpp"
+
+namespace {
+
+bool trains(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string command = argv[1];
+  // `completion` too: it lists the options of the commands only fabric-exp-train defines.
+  return command == "run" || command == "rerun" || command == "env" || command == "completion" ||
+         (command == "sweep" && argc > 2 && std::string(argv[2]) == "trial");
+}
+
+/// Replaces this process by the training binary: the same pid, arguments and environment, so
+/// signals, process groups and a sweep's child bookkeeping are unchanged.
+int exec_trainer(char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string trainer = (self.parent_path() / "fabric-exp-train").string();
+  ::execv(trainer.c_str(), argv);
+  std::cerr << "fabric-exp: error: cannot start " << trainer << ": " << std::strerror(errno)
+            << "\n";
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  fabric::keep_large_blocks_in_heap();
-  CLI::App app{"fabric-exp: recipes compiled into training loops on the Fabric library"};
-  app.require_subcommand(1);
-  fabric::cli::add_version_command(app);
-  fabric::cli::add_env_command(app);
-  fabric::cli::add_recipe_commands(app);
-  fabric::cli::add_run_command(app);
-  fabric::cli::add_runs_commands(app);
-  fabric::cli::add_compare_commands(app);
-  fabric::cli::add_rerun_command(app);
-  fabric::cli::add_sweep_commands(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
-    fabric::exp::set_machine_info({fabric::cuda_device_count()});
-    return fabric::cli::run_selected(app);
-  } catch (const fabric::exp::RecipeError& e) {
-    std::cerr << e.what();
-    return 2;
-  } catch (const fabric::store::QueryError& e) {
-    std::cerr << "fabric-exp: error: " << e.what() << "\n";
-    return 2;
-  } catch (const fabric::store::StoreError& e) {
-    std::cerr << "fabric-exp: error: " << e.what() << "\n";
-    return 1;
-  } catch (const fabric::Error& e) {
-    std::cerr << "fabric-exp: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "fabric-exp: internal error: " << e.what() << "\n";
-    return 1;
-  }
+  if (trains(argc, argv)) return exec_trainer(argv);
+  // Output errors never stop a command: `fabric-exp runs | head` loses output, nothing else.
+  std::signal(SIGPIPE, SIG_IGN);
+  using namespace fabric::cli;
+  return run_cli(
+      argc, argv,
+      [](CLI::App& app) {
+        add_version_command(app);
+        add_training_command_names(app);
+        add_recipe_commands(app);
+        add_runs_commands(app);
+        add_compare_commands(app);
+        add_sweep_commands(app);
+        app.add_subcommand("completion", "Print shell completion: bash, zsh or fish")
+            ->allow_extras();
+      },
+      [] { return fabric::exp::MachineInfo{probe_cuda_devices()}; });
 }

@@ -1,5 +1,7 @@
 #include "cli/open_store.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 namespace fabric::cli {
@@ -14,6 +16,10 @@ std::unique_ptr<store::RunStore> open_store(const std::string& given) {
     throw store::StoreError("no run store at '" + path +
                             "' (run a recipe first, or pass --store / set FABRIC_EXP_STORE)");
   }
+  // An archived store on a read-only mount is still browsed: opened read-only, nothing reaped.
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  if (::access(path.c_str(), W_OK) != 0 || ::access(parent.c_str(), W_OK) != 0)
+    return store::RunStore::open_read_only(path);
   auto s = std::make_unique<store::RunStore>(path);
   s->reap_stale();
   return s;

@@ -13,6 +13,7 @@ struct LoopState {
   int64_t epoch = 0;              // current epoch (0-based)
   int64_t batch_in_epoch = 0;     // batches of this epoch consumed so far
   int64_t global_step = 0;        // optimizer steps taken
+  int64_t total_steps = 0;        // the steps the run takes in all
   int64_t samples_seen = 0;       // training samples since (re)start, all ranks
   int64_t tokens_per_sample = 0;  // language models: tokens in one sample
   int64_t world_size = 1;

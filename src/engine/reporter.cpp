@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -31,7 +32,11 @@ std::string number(double v) {
 }  // namespace
 
 Reporter::Reporter(bool enabled, const std::string& log_path)
-    : enabled_(enabled), tty_(enabled && isatty(STDERR_FILENO)) {
+    : enabled_(enabled),
+      tty_(enabled && isatty(STDERR_FILENO)),
+      // https://no-color.org, and terminals that say they have none.
+      colour_(tty_ && !std::getenv("NO_COLOR") &&
+              std::string(std::getenv("TERM") ? std::getenv("TERM") : "") != "dumb") {
   if (enabled && !log_path.empty()) set_log_file(log_path);
 }
 
@@ -45,7 +50,7 @@ void Reporter::set_log_file(const std::string& path) {
 
 void Reporter::line(const std::string& text) {
   if (!enabled_) return;
-  end_progress();
+  end_progress(/*erase=*/true);  // the next step draws the bar again, below this line
   std::cout << text << std::endl;
   if (log_) log_ << text << std::endl;
 }
@@ -78,9 +83,12 @@ void Reporter::step(int64_t step, int64_t epoch, double loss, double samples_per
   if (tty_) {
     const int width = 24;
     const int filled = total_ > 0 ? int(double(width) * double(step) / double(total_)) : 0;
-    std::cerr << "\r\033[K[" << std::string(size_t(std::min(filled, width)), '#')
-              << std::string(size_t(width - std::min(filled, width)), '.') << "] " << text.str()
-              << std::flush;
+    const char* on = colour_ ? "\033[32m" : "";  // the done part green
+    const char* dim = colour_ ? "\033[2m" : "";
+    const char* off = colour_ ? "\033[0m" : "";
+    std::cerr << "\r\033[K[" << on << std::string(size_t(std::min(filled, width)), '#') << off
+              << dim << std::string(size_t(width - std::min(filled, width)), '.') << off << "] "
+              << text.str() << std::flush;
     bar_open_ = true;
   } else {
     std::cout << text.str() << std::endl;
@@ -88,9 +96,9 @@ void Reporter::step(int64_t step, int64_t epoch, double loss, double samples_per
   if (log_) log_ << text.str() << std::endl;
 }
 
-void Reporter::end_progress() {
+void Reporter::end_progress(bool erase) {
   if (bar_open_) {
-    std::cerr << "\n" << std::flush;
+    std::cerr << (erase ? "\r\033[K" : "\n") << std::flush;
     bar_open_ = false;
   }
 }

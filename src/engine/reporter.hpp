@@ -23,7 +23,9 @@ class Reporter {
   void step(int64_t step, int64_t epoch, double loss, double samples_per_sec);
   /// Whether step() would print now: the trainer reads the loss back from the device only then.
   bool due(int64_t step) const;
-  void end_progress();
+  /// Leaves the last progress bar on the terminal (the run's end), or with `erase` takes it
+  /// away so a line printed now does not sit under a stale copy of the bar.
+  void end_progress(bool erase = false);
   /// Best and last value of each metric, time and checkpoint (the final table).
   struct Row {
     std::string key;
@@ -35,7 +37,7 @@ class Reporter {
   void set_log_file(const std::string& path);
 
  private:
-  bool enabled_, tty_;
+  bool enabled_, tty_, colour_;
   std::ofstream log_;
   int64_t total_ = 0, first_ = 0;
   std::chrono::steady_clock::time_point started_, last_print_;

@@ -13,6 +13,7 @@
 #include "engine/trial_pruner.hpp"
 #include "exp/recipe/recipe.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/checkpoint/zip_integrity.hpp"
 #include "fabric/loggers/csv_logger.hpp"
 #include "fabric/loggers/tensorboard_logger.hpp"
 #include "fabric/utilities/stop_signal.hpp"
@@ -44,6 +45,42 @@ bool lower_is_better(const std::string& key) {
   return false;
 }
 
+/// Why the checkpoint at `path` cannot be trusted, or "": its zip records must match their
+/// CRC-32 and the file its sha256 as the store recorded it when it was written.
+std::string checkpoint_problem(const std::string& path, const std::vector<store::Artifact>& known) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return "cannot be read";
+  if (const ZipCheck zip = check_zip(bytes); !zip.sound()) return zip.problem;
+  const std::string absolute = fs::absolute(path).string();
+  for (const auto& a : known) {
+    if (a.path == absolute && !a.sha256.empty() && a.sha256 != store::sha256_file(path)) {
+      return "its sha256 is not the one recorded when it was written (" + a.sha256.substr(0, 12) +
+             "...): the file changed since";
+    }
+  }
+  return "";
+}
+
+/// A resume starts only from a sound checkpoint; otherwise the error names the file and the
+/// run's other checkpoints that pass the same checks.
+void check_resume_point(store::RunStore& store, const std::string& run_id,
+                        const std::string& path) {
+  const auto known = store.artifacts(run_id);
+  const std::string problem = checkpoint_problem(path, known);
+  if (problem.empty()) return;
+  std::string sound;
+  for (const auto& a : known) {
+    if (a.kind != "checkpoint" || a.path == fs::absolute(path).string() || !fs::exists(a.path))
+      continue;
+    if (checkpoint_problem(a.path, known).empty()) sound += "\n  sound: " + a.path;
+  }
+  throw CheckpointCorruptError(
+      "cannot resume run " + run_id + " from " + path + ": " + problem +
+      (sound.empty() ? "\nno other checkpoint of this run is sound"
+                     : sound + "\ncopy a sound one over checkpoints/last.ckpt to resume from it"));
+}
+
 }  // namespace
 
 bool env_rank_zero() {
@@ -67,11 +104,21 @@ int run_recipe(const RunRequest& request) {
   // ---- the recipe -------------------------------------------------------------------------------
   std::string recipe_path = request.recipe;
   std::optional<store::RunRecord> resumed;
+  std::map<std::string, std::string> tags;  // checked before anything is created
+  for (const auto& t : request.tags) {
+    const auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--tag '" + t + "': expected key=value");
+    tags[t.substr(0, eq)] = t.substr(eq + 1);
+  }
   std::unique_ptr<store::RunStore> store_db;
-  if (rank_zero && !inherited_id) store_db = std::make_unique<store::RunStore>(store_path);
   if (!request.resume.empty()) {
+    if (!fs::exists(store_path)) {
+      throw store::StoreError("no run '" + request.resume +
+                              "' to resume: there is no run store at '" + store_path + "'");
+    }
     if (!request.recipe.empty()) {
-      throw ValueError("--resume continues a recorded run with its own recipe; drop '" +
+      throw UsageError("--resume continues a recorded run with its own recipe; drop '" +
                        request.recipe + "' (or start a new run without --resume)");
     }
     store::RunStore reader(store_path);
@@ -87,12 +134,15 @@ int run_recipe(const RunRequest& request) {
       throw FileNotFoundError("run " + run_id + " has no checkpoint to resume from (" + run_dir +
                               "/checkpoints/last.ckpt)");
     }
+    check_resume_point(reader, run_id, run_dir + "/checkpoints/last.ckpt");
   }
   exp::Recipe recipe =
       exp::load_recipe(recipe_path, resumed ? std::vector<std::string>{} : request.overrides);
   // Paths first, while the nodes still know the file that wrote them.
   exp::absolutize_paths(recipe.table, fs::absolute(recipe_path).parent_path().string());
   toml::table resolved = exp::with_defaults(recipe.table);
+  // Opened once the recipe is known to be good: a recipe error creates nothing.
+  if (rank_zero && !inherited_id) store_db = std::make_unique<store::RunStore>(store_path);
   const toml::table& run_table = *resolved["run"].as_table();
   const toml::table& fabric_table = *resolved["fabric"].as_table();
 
@@ -128,7 +178,8 @@ int run_recipe(const RunRequest& request) {
       nr.parent = request.parent;
       if (!request.sweep_id.empty()) {
         nr.parent = request.sweep_id;
-        nr.name += "-t" + std::to_string(request.trial);
+        nr.name = (request.sweep_name.empty() ? nr.name : request.sweep_name) + "-t" +
+                  std::to_string(request.trial);
         nr.tags["sweep"] = request.sweep_id;
         nr.tags["trial"] = std::to_string(request.trial);
       }
@@ -136,11 +187,7 @@ int run_recipe(const RunRequest& request) {
       auto git = git_state(fs::absolute(recipe_path).parent_path().string());
       nr.git_commit = git.commit;
       nr.git_dirty = git.dirty;
-      for (const auto& t : request.tags) {
-        auto eq = t.find('=');
-        if (eq == std::string::npos) throw ValueError("--tag '" + t + "': expected key=value");
-        nr.tags[t.substr(0, eq)] = t.substr(eq + 1);
-      }
+      nr.tags.insert(tags.begin(), tags.end());
       run_id = store_db->create_run(nr);
       run_dir = store_db->get(run_id)->run_dir;
       const std::string text = exp::to_toml(resolved);
@@ -229,9 +276,11 @@ int run_recipe(const RunRequest& request) {
       const double now = store::now_seconds();
       for (const auto& [k, v] : values) writer->add({k, step, epoch, v, now});
     };
+    hooks.before_checkpoint = [&] {
+      if (writer) writer->flush();
+    };
     hooks.checkpoint_written = [&](const std::string& path) {
       if (!store_db) return;
-      writer->flush();
       store_db->add_artifact(run_id, fs::absolute(path).string(), "checkpoint");
     };
     hooks.checkpoint_removed = [&](const std::string& path) {

@@ -21,6 +21,7 @@ struct RunRequest {
   std::optional<int64_t> seed;  // forces run.seed (rerun)
   std::string sweep_id;         // this run is trial `trial` of that sweep
   int64_t trial = -1;
+  std::string sweep_name;  // a trial's run is named <sweep name>-t<trial>
 };
 
 int run_recipe(const RunRequest& request);

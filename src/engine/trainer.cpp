@@ -141,6 +141,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
 
   // ---- loop state and what a checkpoint holds -----------------------------------------------
   LoopState loop;
+  loop.total_steps = total_steps;
   loop.world_size = world;
   loop.is_global_zero = fabric.is_global_zero();
   loop.checkpoint_dir = I.run_dir + "/checkpoints";
@@ -211,6 +212,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
     saved_rng = cpu_generator().get_state();
     saved_rng_epoch = at_epoch_end ? saved_rng : rng_epoch_start;
     callback_state = encode_callbacks();
+    if (fabric.is_global_zero()) I.hooks.before_checkpoint();
     fs::create_directories(fs::path(path).parent_path());
     fabric.save(path, state);
     last_checkpoint = path;
@@ -287,11 +289,15 @@ FitResult Trainer::fit(const std::string& resume_from) {
     loop.epoch = epoch;
     at_epoch_end = false;
     // The epoch's shuffle is drawn from the generator when the epoch starts; a run resumed
-    // inside the epoch replays that draw, then continues from the generator state it saved.
+    // inside the epoch replays that draw, then continues from the generator state it saved. One
+    // resumed at an epoch's start (a checkpoint written at the previous epoch's end) draws the
+    // shuffle as an uninterrupted run does and goes on from there: rewinding the generator to
+    // before the draw would make the next epoch repeat this one's shuffle.
+    const bool resume_inside_epoch = resuming && batch_in_epoch > 0;
     if (resuming) cpu_generator().set_state(saved_rng_epoch);
     rng_epoch_start = cpu_generator().get_state();
     auto pass = train.start_epoch(epoch, size_t(batch_in_epoch));
-    if (resuming) cpu_generator().set_state(saved_rng);
+    if (resume_inside_epoch) cpu_generator().set_state(saved_rng);
     resuming = false;
     if (batch_in_epoch == 0) {
       loss_sum = 0;

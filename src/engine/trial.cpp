@@ -36,6 +36,7 @@ int run_trial(const std::string& store_path, const std::string& sweep_ref, int64
                        " already ended (" + trial->status + ")");
     }
     summary = sweep->summary;
+    request.sweep_name = sweep->name;
     objective = sweep->objective;
     auto run = trial->run_id.empty() ? std::nullopt : runs.get(trial->run_id);
     if (run && run->status != "failed" && fs::exists(run->run_dir + "/checkpoints/last.ckpt")) {

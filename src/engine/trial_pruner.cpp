@@ -50,7 +50,10 @@ class TrialPruner : public EngineCallback {
       if (settings_.pruner != "none" && it != loop.metrics.end()) {
         reports_.push_back(it->second);
         auto d = decide();
-        if (d.prune) {
+        // The validation after the last step: the trial has trained to the end, so it is
+        // finished, whatever it would have been told earlier (its report still counts).
+        const bool trained_to_the_end = loop.global_step >= loop.total_steps;
+        if (d.prune && !trained_to_the_end) {
           sweeps_->record_prune(sweep_id_, number_, {d.report, d.rung, d.value, d.threshold});
           prune = 1;
           reason = d.reason;

@@ -43,6 +43,19 @@ class FileNotFoundError : public Error {
   using Error::Error;
 };
 
+/// A checkpoint whose bytes are not what was written (a zip record fails its CRC-32, or its
+/// sha256 differs from the one the run store recorded).
+class CheckpointCorruptError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A command line that asks for something that cannot be done (a tool's usage error: exit 2).
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A feature Lightning has that this port does not build yet (Lightning: NotImplementedError).
 class NotSupportedError : public Error {
  public:

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <optional>
 
@@ -15,8 +17,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string render(const std::string& text, size_t column, const std::string& message) {
-  return "--where: " + message + " (column " + std::to_string(column) + ")\n  " + text + "\n  " +
+std::string render(const std::string& text, size_t column, const std::string& message,
+                   const std::string& option) {
+  return option + ": " + message + " (column " + std::to_string(column) + ")\n  " + text + "\n  " +
          std::string(column > 0 ? column - 1 : 0, ' ') + "^";
 }
 
@@ -47,12 +50,56 @@ const std::map<std::string, std::string>& run_columns() {
       {"recipe_path", "runs.recipe_path"},
       {"resolved_hash", "runs.resolved_hash"},
       {"note", "runs.note"},
+      // Every tag as key=value, and the run's headline number: its first validation metric that
+      // is not a loss, else val/loss, else a test metric, else the training loss.
+      {"tags",
+       "(SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, value FROM tags WHERE "
+       "tags.run_id = runs.id ORDER BY key))"},
+      {"metric",
+       "(SELECT key || ' ' || printf('%.4g', last) FROM metric_summary WHERE "
+       "metric_summary.run_id = runs.id ORDER BY CASE WHEN key LIKE 'val/%' AND key NOT LIKE "
+       "'%loss%' THEN 0 WHEN key = 'val/loss' THEN 1 WHEN key LIKE 'test/%' THEN 2 WHEN key = "
+       "'train/loss' THEN 3 ELSE 4 END, key LIMIT 1)"},
   };
   return c;
 }
 
 const std::vector<std::string> kAggregates{"last",     "min",      "max",  "last_step",
                                            "min_step", "max_step", "count"};
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+/// `metrics.val/accuracy.maxx`: a last segment that is almost a summary's name is a typo, not
+/// part of the metric's key (which would silently match nothing).
+std::optional<std::string> summary_typo(const std::string& name) {
+  if (name.rfind("metrics.", 0) != 0) return std::nullopt;
+  const auto dot = name.rfind('.');
+  if (dot <= 7) return std::nullopt;
+  const std::string tail = name.substr(dot + 1);
+  if (std::find(kAggregates.begin(), kAggregates.end(), tail) != kAggregates.end())
+    return std::nullopt;
+  std::string best;
+  size_t best_distance = 3;
+  for (const auto& a : kAggregates) {
+    const size_t d = edit_distance(lower(tail), a);
+    if (d < best_distance) best = a, best_distance = d;
+  }
+  if (best.empty()) return std::nullopt;
+  std::string all;
+  for (const auto& a : kAggregates) all += (all.empty() ? "" : ", ") + a;
+  return "unknown summary '" + tail + "' of metric '" + name.substr(8, dot - 8) +
+         "'; did you mean '" + best + "'? (summaries: " + all + ")";
+}
 
 std::optional<SqlFragment> column_sql(const std::string& name, bool numeric_params) {
   auto dot = name.find('.');
@@ -100,10 +147,10 @@ struct Token {
   size_t column;  // 1-based
 };
 
-std::vector<Token> tokenize(const std::string& s) {
+std::vector<Token> tokenize(const std::string& s, const std::string& option) {
   std::vector<Token> out;
   size_t i = 0;
-  auto fail = [&](size_t at, const std::string& msg) { throw QueryError(s, at + 1, msg); };
+  auto fail = [&](size_t at, const std::string& msg) { throw QueryError(s, at + 1, msg, option); };
   while (i < s.size()) {
     const char c = s[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -184,7 +231,8 @@ std::vector<Token> tokenize(const std::string& s) {
 
 class Parser {
  public:
-  explicit Parser(const std::string& text) : text_(text), tokens_(tokenize(text)) {}
+  Parser(const std::string& text, std::string option)
+      : text_(text), option_(std::move(option)), tokens_(tokenize(text, option_)) {}
 
   SqlFragment filter() {
     auto e = or_expr();
@@ -224,7 +272,7 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const Token& t, const std::string& msg) {
-    throw QueryError(text_, t.column, t.kind == Token::End ? msg + " at the end" : msg);
+    throw QueryError(text_, t.column, t.kind == Token::End ? msg + " at the end" : msg, option_);
   }
   const Token& peek() const { return tokens_[pos_]; }
   const Token& next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
@@ -238,6 +286,7 @@ class Parser {
   }
 
   SqlFragment column(const Token& t, bool numeric) {
+    if (auto typo = summary_typo(t.text)) fail(t, *typo);
     auto c = column_sql(t.text, numeric);
     if (!c) {
       fail(t, "unknown column '" + t.text +
@@ -291,6 +340,28 @@ class Parser {
     if (t.kind == Token::Number) return std::stod(t.text);
     if (t.kind == Token::String) return t.text;
     fail(t, "expected a value (a number or a 'quoted string')");
+  }
+
+  static bool is_time_column(const Token& t) {
+    if (t.kind != Token::Ident) return false;
+    const std::string name = t.text.rfind("attributes.", 0) == 0 ? t.text.substr(11) : t.text;
+    for (const char* c : {"created_at", "started_at", "start_time", "ended_at", "end_time"})
+      if (name == c) return true;
+    return false;
+  }
+  static bool list_literal(const Token& t) {
+    return t.kind == Token::String && !t.text.empty() && t.text.front() == '[';
+  }
+  /// A time column compared with a 'quoted date' compares with that date's epoch seconds.
+  void time_literal(const Token& column_tok, const Token& literal_tok, SqlFragment& literal_sql) {
+    if (!is_time_column(column_tok) || literal_tok.kind != Token::String) return;
+    auto seconds = parse_local_time(literal_tok.text);
+    if (!seconds) {
+      fail(literal_tok, "'" + literal_tok.text +
+                            "' is not a date: use '2026-11-29', "
+                            "'2026-11-29 14:05' or '2026-11-29T14:05:30' (local time)");
+    }
+    literal_sql.values = {*seconds};
   }
 
   SqlFragment operand(const Token& t, bool numeric) {
@@ -367,6 +438,13 @@ class Parser {
                          (left_tok.kind == Token::Ident && right_tok.kind == Token::Ident);
     auto left = operand(left_tok, numeric);
     auto right = operand(right_tok, numeric);
+    time_literal(left_tok, right_tok, right);
+    time_literal(right_tok, left_tok, left);
+    // Lists are stored as TOML writes them ("[ 64, 64 ]"): compared by value, spaces aside.
+    if (list_literal(left_tok) || list_literal(right_tok)) {
+      left.sql = "replace(" + left.sql + ", ' ', '')";
+      right.sql = "replace(" + right.sql + ", ' ', '')";
+    }
     const std::string sql_op = op.text == "==" ? "=" : op.text == "<>" ? "!=" : op.text;
     SqlFragment e{"(" + left.sql + " " + sql_op + " " + right.sql + ")", left.values};
     e.values.insert(e.values.end(), right.values.begin(), right.values.end());
@@ -374,29 +452,61 @@ class Parser {
   }
 
   std::string text_;
+  std::string option_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
 };
 
 }  // namespace
 
-QueryError::QueryError(const std::string& text, size_t column, const std::string& message)
-    : std::runtime_error(render(text, column, message)), column_(column), message_(message) {}
+QueryError::QueryError(const std::string& text, size_t column, const std::string& message,
+                       const std::string& option)
+    : std::runtime_error(render(text, column, message, option)),
+      column_(column),
+      message_(message) {}
 
-SqlFragment compile_column(const std::string& name, bool numeric_params) {
+SqlFragment compile_column(const std::string& name, bool numeric_params,
+                           const std::string& option) {
+  if (auto typo = summary_typo(name)) throw QueryError(name, 1, *typo, option);
   auto c = column_sql(name, numeric_params);
-  if (!c) throw QueryError(name, 1, "unknown column '" + name + "'");
+  if (!c) throw QueryError(name, 1, "unknown column '" + name + "'", option);
   return *c;
 }
 
 SqlFragment compile_filter(const std::string& text) {
-  return Parser(text).filter();
+  return Parser(text, "--where").filter();
 }
 SqlFragment compile_order(const std::string& text) {
-  return Parser(text).order();
+  return Parser(text, "--order-by").order();
 }
-std::vector<std::string> referenced_columns(const std::string& text) {
-  return Parser(text).columns();
+std::vector<std::string> referenced_columns(const std::string& text, const std::string& option) {
+  return Parser(text, option).columns();
+}
+
+std::optional<double> parse_local_time(const std::string& text) {
+  std::tm tm{};
+  int n = 0;
+  const char* s = text.c_str();
+  if (std::sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 ||
+      size_t(n) != 10)
+    return std::nullopt;
+  const std::string rest = text.substr(10);
+  if (!rest.empty()) {
+    if (rest[0] != ' ' && rest[0] != 'T') return std::nullopt;
+    int used = 0;
+    const int got = std::sscanf(rest.c_str() + 1, "%2d:%2d%n:%2d%n", &tm.tm_hour, &tm.tm_min, &used,
+                                &tm.tm_sec, &used);
+    if (got < 2 || size_t(used) + 1 != rest.size()) return std::nullopt;
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  const std::time_t t = std::mktime(&tm);
+  if (t == std::time_t(-1)) return std::nullopt;
+  return double(t);
 }
 
 }  // namespace fabric::store

@@ -10,6 +10,7 @@
 // text is ever pasted into SQL (column names are mapped to our own SQL, never copied).
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@ namespace fabric::store {
 /// A malformed expression: `column` is 1-based within `text`.
 class QueryError : public std::runtime_error {
  public:
-  QueryError(const std::string& text, size_t column, const std::string& message);
+  /// `option` names where the text came from in the message ("--where", "--order-by").
+  QueryError(const std::string& text, size_t column, const std::string& message,
+             const std::string& option = "--where");
   size_t column() const { return column_; }
   const std::string& message() const { return message_; }
 
@@ -38,12 +41,17 @@ struct SqlFragment {
 
 /// A column reference, as used by --where, --order-by and --columns: "status", "params.x.y",
 /// "metrics.val/loss.min", "tags.note". Throws QueryError for an unknown name.
-SqlFragment compile_column(const std::string& name, bool numeric_params = true);
+SqlFragment compile_column(const std::string& name, bool numeric_params = true,
+                           const std::string& option = "--columns");
 /// A --where expression -> a boolean SQL expression over `runs`.
 SqlFragment compile_filter(const std::string& text);
 /// A --order-by list ("metrics.val/loss.min, created_at desc") -> SQL ORDER BY terms.
 SqlFragment compile_order(const std::string& text);
 /// Column names an expression refers to (to show them in the listing).
-std::vector<std::string> referenced_columns(const std::string& text);
+std::vector<std::string> referenced_columns(const std::string& text,
+                                            const std::string& option = "--where");
+/// '2026-11-29', '2026-11-29 14:05[:30]' or '2026-11-29T14:05:30' in local time -> seconds since
+/// the epoch, as the store keeps times; nullopt for any other text.
+std::optional<double> parse_local_time(const std::string& text);
 
 }  // namespace fabric::store

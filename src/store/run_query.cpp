@@ -1,12 +1,17 @@
 #include "store/run_query.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "store/query.hpp"
 
 namespace fabric::store {
 
 QueryResult select_runs(RunStore& store, const RunQuery& q) {
+  // Compiled first: an error in them points at its column in the option that has it.
+  std::optional<SqlFragment> filter, order;
+  if (!q.where.empty()) filter = compile_filter(q.where);
+  if (!q.order_by.empty()) order = compile_order(q.order_by);
   std::vector<std::string> names{"id", "name", "status"};
   auto add = [&](const std::string& c) {
     if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
@@ -16,10 +21,12 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
   } else {
     add("created_at");
     add("duration");
-    for (const auto& text : {q.where, q.order_by}) {
-      if (!text.empty())
-        for (const auto& c : referenced_columns(text)) add(c);
-    }
+    add("tags");
+    add("metric");
+    if (!q.where.empty())
+      for (const auto& c : referenced_columns(q.where, "--where")) add(c);
+    if (!q.order_by.empty())
+      for (const auto& c : referenced_columns(q.order_by, "--order-by")) add(c);
   }
   SqlFragment select{"SELECT ", {}};
   for (size_t i = 0; i < names.size(); ++i) {
@@ -33,16 +40,14 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
     select.values.insert(select.values.end(), col.values.begin(), col.values.end());
   }
   select.sql += " FROM runs";
-  if (!q.where.empty()) {
-    auto f = compile_filter(q.where);
-    select.sql += " WHERE " + f.sql;
-    select.values.insert(select.values.end(), f.values.begin(), f.values.end());
+  if (filter) {
+    select.sql += " WHERE " + filter->sql;
+    select.values.insert(select.values.end(), filter->values.begin(), filter->values.end());
   }
   select.sql += " ORDER BY ";
-  if (!q.order_by.empty()) {
-    auto o = compile_order(q.order_by);
-    select.sql += o.sql + ", ";
-    select.values.insert(select.values.end(), o.values.begin(), o.values.end());
+  if (order) {
+    select.sql += order->sql + ", ";
+    select.values.insert(select.values.end(), order->values.begin(), order->values.end());
   }
   select.sql += "runs.created_at DESC, runs.rowid DESC LIMIT ?";
   select.values.push_back(q.limit);

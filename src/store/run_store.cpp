@@ -1,4 +1,6 @@
 #include "store/run_store.hpp"
+#include "fabric/utilities/printable.hpp"
+#include "store/folder_name.hpp"
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -155,6 +157,25 @@ RunStore::RunStore(const std::string& path) {
   });
 }
 
+std::unique_ptr<RunStore> RunStore::open_read_only(const std::string& path) {
+  std::unique_ptr<RunStore> store(new RunStore());
+  int version = 0;
+  try {
+    store->db_ = std::make_unique<Database>(path, /*read_only=*/true);
+    version = store->schema_version();
+  } catch (const StoreError&) {
+    // A WAL store whose -shm file cannot be made here: read the file as it is, without locks.
+    store->db_ = std::make_unique<Database>(path, /*read_only=*/true, /*immutable=*/true);
+    version = store->schema_version();
+  }
+  if (version != int(migrations().size())) {
+    throw StoreError("run store '" + path + "' is read-only and has schema version " +
+                     std::to_string(version) + "; this fabric-exp reads version " +
+                     std::to_string(migrations().size()) + " (copy it somewhere writable)");
+  }
+  return store;
+}
+
 int RunStore::schema_version() {
   auto st = db_->prepare("PRAGMA user_version");
   st.step();
@@ -162,6 +183,9 @@ int RunStore::schema_version() {
 }
 
 std::string RunStore::create_run(const NewRun& run) {
+  if (auto problem = folder_name_problem(run.name); !problem.empty())
+    throw StoreError("run name '" + fabric::printable(run.name) +
+                     "' cannot name a folder: " + problem);
   std::string id;
   db_->transaction([&] {
     auto exists = db_->prepare("SELECT 1 FROM runs WHERE id = ?");

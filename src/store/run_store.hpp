@@ -73,6 +73,9 @@ class RunStore {
  public:
   /// Opens (creating the file and its folder) and migrates to the current schema version.
   explicit RunStore(const std::string& path);
+  /// Opens an existing store that this process cannot write (an archive on a read-only mount):
+  /// queries work; it must already be at the current schema version.
+  static std::unique_ptr<RunStore> open_read_only(const std::string& path);
 
   const std::string& path() const { return db_->path(); }
   Database& db() { return *db_; }
@@ -110,6 +113,7 @@ class RunStore {
   void delete_run(const std::string& id);
 
  private:
+  RunStore() = default;
   std::unique_ptr<Database> db_;
 };
 

@@ -1,5 +1,7 @@
 #include "store/sqlite.hpp"
 
+#include <cstdio>
+
 namespace fabric::store {
 
 namespace {
@@ -94,9 +96,25 @@ SqlValue Statement::value(int i) const {
   }
 }
 
-Database::Database(const std::string& path, bool read_only) : path_(path) {
-  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+Database::Database(const std::string& path, bool read_only, bool immutable) : path_(path) {
+  const int flags = read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+                              : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  std::string uri;
+  if (read_only && immutable) {
+    uri = "file:";
+    for (char c : path) {
+      if (c == '?' || c == '#' || c == '%') {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+        uri += hex;
+      } else {
+        uri += c;
+      }
+    }
+    uri += "?immutable=1";
+  }
+  if (sqlite3_open_v2(uri.empty() ? path.c_str() : uri.c_str(), &db_, flags | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;

@@ -52,8 +52,10 @@ class Statement {
 
 class Database {
  public:
-  /// Opens (creating) the file with WAL, a busy timeout and foreign keys.
-  explicit Database(const std::string& path, bool read_only = false);
+  /// Opens (creating) the file with WAL, a busy timeout and foreign keys. `immutable` (with
+  /// read_only) reads a file nobody writes, such as an archive on a read-only mount, where a WAL
+  /// store's -shm file cannot be made.
+  explicit Database(const std::string& path, bool read_only = false, bool immutable = false);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

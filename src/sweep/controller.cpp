@@ -105,7 +105,7 @@ class Controller {
       for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
         auto it = running.find(pid);
         if (it == running.end()) continue;
-        trial_ended(it->second, status);
+        trial_ended(it->second, status, stopping);
         running.erase(it);
       }
       while (!stopping && int64_t(running.size()) < sweep_.parallel &&
@@ -137,7 +137,18 @@ class Controller {
 
     const auto trials = sweeps_.trials(sweep_.id);
     int finished = 0;
-    for (const auto& t : trials) finished += t.status == "finished";
+    int64_t ended = 0;
+    for (const auto& t : trials) {
+      finished += t.status == "finished";
+      ended += t.status == "finished" || t.status == "pruned" || t.status == "failed";
+    }
+    // A sweep is finished only when every trial number has ended; anything else resumes.
+    if (!stopping && ended < sweep_.max_trials) {
+      sweeps_.set_status(sweep_.id, "stopped");
+      line(fmt::format("{} of {} trials ended; continue with: fabric-exp sweep --resume {}", ended,
+                       sweep_.max_trials, sweep_.id));
+      return 1;
+    }
     if (stopping) {
       sweeps_.set_status(sweep_.id, "stopped");
       line("stopped; continue with: fabric-exp sweep --resume " + sweep_.id);
@@ -153,21 +164,30 @@ class Controller {
     std::cout << "[sweep " << sweep_.id << "] " << text << std::endl;
   }
 
-  void trial_ended(const Running& r, int wait_status) {
+  void trial_ended(const Running& r, int wait_status, bool stopping) {
     auto trial = sweeps_.trial(sweep_.id, r.number);
     const std::string log = sweep_.sweep_dir + "/trial-" + std::to_string(r.number) + ".log";
     if (trial && trial->status == "running") {
-      // The trial process died before recording its end (a crash, SIGKILL): say so for it.
-      const std::string how = WIFSIGNALED(wait_status)
+      // The trial process died before recording its end (a crash, SIGKILL, or the sweep's own
+      // stop reaching it before its signal handlers were in place): say so for it.
+      const bool signaled = WIFSIGNALED(wait_status);
+      const std::string how = signaled
                                   ? std::string("killed by ") + strsignal(WTERMSIG(wait_status))
                                   : "exit status " + std::to_string(WEXITSTATUS(wait_status));
+      // Stopped by the sweep: not a failure of the trial, which the resume runs again.
+      const bool stopped = stopping && signaled;
+      const std::string tail = log_tail(log);
       const std::string error =
-          "trial process ended (" + how + ") without recording: " + log_tail(log);
+          stopped ? "stopped with the sweep (" + how + ") before it recorded its end"
+                  : "trial process ended (" + how + ") without recording" +
+                        (tail.empty() ? std::string(" anything (its log is empty)") : ": " + tail);
+      const std::string status = stopped ? "killed" : "failed";
       if (!trial->run_id.empty()) {
         auto run = runs_.get(trial->run_id);
-        if (run && run->status == "running") runs_.finish_run(run->id, "failed", 1, error);
+        if (run && run->status == "running")
+          runs_.finish_run(run->id, status, stopped ? 128 + WTERMSIG(wait_status) : 1, error);
       }
-      sweeps_.end_trial(sweep_.id, r.number, "failed", std::nullopt, error);
+      sweeps_.end_trial(sweep_.id, r.number, status, std::nullopt, error);
       trial = sweeps_.trial(sweep_.id, r.number);
     }
     const double secs =
@@ -221,7 +241,7 @@ int run_sweep(const SweepRequest& request) {
     store::RunStore runs(store_path);
     SweepStore sweeps(runs);
     if (!request.recipe.empty()) {
-      throw ValueError("--resume continues a recorded sweep with its own recipe; drop '" +
+      throw UsageError("--resume continues a recorded sweep with its own recipe; drop '" +
                        request.recipe + "'");
     }
     sweeps.reap_stale();
@@ -244,8 +264,11 @@ int run_sweep(const SweepRequest& request) {
     }
     sweeps.reopen(sweep->id);
     std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished.size()
-              << " unfinished trial(s), trials " << next << ".." << sweep->max_trials - 1
-              << " to start" << std::endl;
+              << " unfinished trial(s), "
+              << (next < sweep->max_trials ? "trials " + std::to_string(next) + ".." +
+                                                 std::to_string(sweep->max_trials - 1) + " to start"
+                                           : std::string("no new trial to start"))
+              << std::endl;
     return Controller(runs, *sweep, settings).run(unfinished, next);
   }
 
@@ -265,6 +288,9 @@ int run_sweep(const SweepRequest& request) {
     }
   }
   if (!problems.empty()) throw exp::RecipeError(problems);
+  // --max-trials is the override of sweep.max_trials, so the rules that need a budget see it.
+  if (request.max_trials)
+    overrides.push_back("++sweep.max_trials=" + std::to_string(*request.max_trials));
   exp::Recipe recipe = exp::load_recipe(request.recipe, overrides);
   const std::string base_dir = fs::absolute(request.recipe).parent_path().string();
   exp::SearchSpace space;
@@ -297,7 +323,10 @@ int run_sweep(const SweepRequest& request) {
   if (!merged["run"].is_table()) merged.insert("run", toml::table{});
   merged["run"].as_table()->insert_or_assign("output_dir", runs_root);
   const toml::table& sweep_table = *merged["sweep"].as_table();
-  SweepSettings settings = read_settings(sweep_table, request.recipe);
+  // Written with the parameters in the sweep's order and read back from that text, so this run
+  // and every later reader (resume, trials, show) see the same order.
+  const std::string spec = exp::sweep_spec_text(sweep_table, space);
+  SweepSettings settings = read_settings(spec);
   if (!request.launcher.empty()) settings.launcher = request.launcher;
   if (request.parallel) settings.parallel = *request.parallel;
 
@@ -324,12 +353,12 @@ int run_sweep(const SweepRequest& request) {
   sweep.experiment = run_table["experiment"].value_or(std::string("default"));
   sweep.recipe_path = fs::absolute(request.recipe).string();
   sweep.recipe_text = recipe.text;
-  sweep.spec = exp::to_toml(sweep_table);
+  sweep.spec = spec;
   sweep.base_recipe = exp::to_toml(exp::without_sweep(merged));
 
   if (request.dry_run) {
     if (settings.method == "tpe") {
-      throw ValueError("--dry-run lists grid and random trials; tpe's depend on results");
+      throw UsageError("--dry-run lists grid and random trials; tpe's depend on results");
     }
     auto sampler = make_sampler(settings.space, settings.sampler());
     for (int64_t n = 0; n < sweep.max_trials; ++n)

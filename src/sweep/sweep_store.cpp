@@ -1,4 +1,7 @@
 #include "sweep/sweep_store.hpp"
+#include "fabric/error.hpp"
+#include "fabric/utilities/printable.hpp"
+#include "store/folder_name.hpp"
 
 #include <unistd.h>
 
@@ -90,6 +93,10 @@ std::vector<Observation> observations(const exp::SearchSpace& space,
 }
 
 std::string SweepStore::create(SweepRecord s, const std::string& runs_root) {
+  if (auto problem = store::folder_name_problem(s.name); !problem.empty()) {
+    throw UsageError("sweep name '" + fabric::printable(s.name) +
+                     "' cannot name a folder: " + problem);
+  }
   db_.transaction([&] {
     auto exists = db_.prepare("SELECT 1 FROM sweeps WHERE id = ?");
     do {

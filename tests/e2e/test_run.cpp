@@ -139,6 +139,95 @@ TEST_CASE("an interrupted and resumed run ends exactly like an uninterrupted one
   }
 }
 
+namespace {
+/// Starts a run, waits until its output has `line_prefix` at the start of a line (a validation
+/// line, printed just before the epoch-end checkpoint), waits `delay` seconds more, and kills it
+/// with SIGKILL: no handler runs, nothing is flushed. Returns the exit code (137).
+int kill9_after(const TempDir& dir, const std::string& args, const std::string& line_prefix,
+                double delay) {
+  std::ofstream(dir.str("kill9.sh"))
+      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
+      << q(e2e::binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
+      << "for i in $(seq 1 3000); do\n"
+      << "  grep -q " << q("^" + line_prefix) << " out.txt 2>/dev/null && break; sleep 0.01\n"
+      << "done\n"
+      << "sleep " << delay << "\nkill -9 $pid\nwait $pid\necho \"exit=$?\"\n";
+  auto r = test_support::run_command("bash " + q(dir.str("kill9.sh")));
+  auto pos = r.output.rfind("exit=");
+  return pos == std::string::npos ? -1 : std::stoi(r.output.substr(pos + 5));
+}
+
+/// Rows of (key, step, value) that differ between two runs, and whether both have the same rows.
+void require_same_metrics(const TempDir& dir, const std::string& a, const std::string& b) {
+  auto differing = query(dir,
+                         "SELECT a.key, a.step, a.value, b.value FROM metrics a JOIN metrics b "
+                         "ON a.key = b.key AND a.step = b.step WHERE a.run_id = " +
+                             q(a) + " AND b.run_id = " + q(b) + " AND a.value != b.value");
+  for (const auto& row : differing) INFO(row[0] + " @" + row[1] + ": " + row[2] + " vs " + row[3]);
+  CHECK(differing.empty());
+  auto missing = query(dir, "SELECT key, step FROM metrics WHERE run_id = " + q(a) +
+                                " EXCEPT SELECT key, step FROM metrics WHERE run_id = " + q(b));
+  for (const auto& row : missing) INFO("missing after resume: " + row[0] + " @" + row[1]);
+  CHECK(missing.empty());
+  CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(a)) ==
+        query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(b)));
+}
+}  // namespace
+
+TEST_CASE("after kill -9 at any point, --resume ends bit-identical to an uninterrupted run",
+          "[e2e][run][resume][kill9]") {
+  // Dropout and the shuffle both draw from the generator, so a generator state restored wrongly
+  // shows in the metrics of the epochs after the checkpoint.
+  const std::string args = "run " + q(e2e::recipe("quickstart.toml")) +
+                           " data.samples=20000 run.max_epochs=5 model.dropout=0.1";
+  TempDir dir;
+  auto full = fabric_exp(dir, args);
+  INFO(full.output);
+  REQUIRE(full.exit_code == 0);
+  const std::string full_id = query_one(dir, "SELECT id FROM runs");
+  // Killed after the first and the third epoch-end checkpoints, at a few moments after them.
+  for (const auto& [epoch, delay] :
+       std::vector<std::pair<int, double>>{{0, 0.0}, {0, 0.15}, {2, 0.05}}) {
+    INFO("killed after epoch " << epoch << " + " << delay << " s");
+    REQUIRE(kill9_after(dir, args, "epoch " + std::to_string(epoch) + " step", delay) == 137);
+    const std::string killed = query_one(
+        dir, "SELECT id FROM runs WHERE id != " + q(full_id) + " ORDER BY created_at DESC LIMIT 1");
+    REQUIRE_FALSE(killed.empty());
+    auto resumed = fabric_exp(dir, "run --resume " + killed);
+    INFO(resumed.output);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(contains(resumed.output, "resumed from"));
+    require_same_metrics(dir, full_id, killed);
+  }
+}
+
+TEST_CASE("a checkpoint whose bytes were changed is refused, naming the file and a sound one",
+          "[e2e][run][resume][integrity]") {
+  TempDir dir;
+  const int code =
+      interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM);
+  REQUIRE(code == 143);
+  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string ckpt = query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt";
+  REQUIRE(fs::exists(ckpt));
+  // Overwrite bytes in the middle of the file in place: same size, tensor data changed.
+  {
+    std::fstream f(ckpt, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(fs::file_size(ckpt) / 2));
+    f.write("\x13\x37\x13\x37\x13\x37\x13\x37", 8);
+  }
+  auto resumed = fabric_exp(dir, "run --resume " + id);
+  INFO(resumed.output);
+  CHECK(resumed.exit_code == 1);
+  CHECK(contains(resumed.output, ckpt));
+  CHECK(contains(resumed.output, "no other checkpoint of this run is sound"));
+  CHECK(query_one(dir, "SELECT status FROM runs") == "killed");  // left as it was
+
+  // fabric::load (every load path) refuses it as well.
+  CHECK_THROWS_WITH(fabric::read_checkpoint_file(ckpt),
+                    Catch::Contains("fails its integrity check") && Catch::Contains("CRC-32"));
+}
+
 TEST_CASE("Ctrl-C writes a checkpoint, records the run as killed and exits 130",
           "[e2e][run][signal]") {
   TempDir dir;

@@ -98,13 +98,17 @@ TEST_CASE("a 2x2 grid with parallel 2 runs 4 trials, never more than 2 at once, 
   auto show = fabric_exp(dir, "sweep show " + id.substr(0, 4) + " --format csv");
   REQUIRE(show.exit_code == 0);
   CHECK(show.output.rfind(
-            "trial,status,val/accuracy,model.hidden,optimizer.lr,run,note\n" + best + ",finished,",
+            "trial,status,val/accuracy,optimizer.lr,model.hidden,run,note\n" + best + ",finished,",
             0) == 0);
   auto table = fabric_exp(dir, "sweep show last");
   CHECK(contains(table.output, "parameter effects (4 finished trials"));
   CHECK(contains(table.output, "its resolved recipe"));
   auto list = fabric_exp(dir, "sweeps --format json");
-  CHECK(contains(list.output, "\"trials\": \"4/4\""));
+  // Counts and parameter values are JSON numbers.
+  CHECK(contains(list.output, "\"trials\": 4, \"max_trials\": 4"));
+  auto shown = fabric_exp(dir, "sweep show last --format json");
+  CHECK(contains(shown.output, "\"optimizer.lr\": 0.003"));
+  CHECK(contains(shown.output, "\"model.hidden\": \"[64]\""));
   // The trials are runs like any other: queryable by their sweep tag.
   auto runs =
       fabric_exp(dir, "runs --where \"tags.sweep = '" + id + "'\" --format csv --columns id");
@@ -326,8 +330,59 @@ TEST_CASE("sweep errors: nothing to sweep, malformed multirun forms, dry runs cr
                                  " 'run.seed=range(3)' optimizer.lr=1e-3,2e-3 --dry-run");
   INFO(dry.output);
   CHECK(dry.exit_code == 0);
-  CHECK(contains(dry.output, "trial 5: optimizer.lr=0.002 run.seed=2"));
+  // Command-line order, the last parameter fastest.
+  CHECK(contains(dry.output, "trial 1: run.seed=0 optimizer.lr=0.002"));
+  CHECK(contains(dry.output, "trial 5: run.seed=2 optimizer.lr=0.002"));
   CHECK_FALSE(fs::exists(dir.str("store.db")));
   auto missing = fabric_exp(dir, "sweep --resume zzzz");
   CHECK(missing.exit_code == 1);
+}
+
+TEST_CASE("Ctrl-C right after trials start: they are re-queued, and the resume runs them all",
+          "[e2e][sweep][resume][signal]") {
+  TempDir dir;
+  // SIGINT to the controller a moment after it starts its first trials, before they have
+  // loaded LibTorch and installed their own handlers.
+  std::ofstream(dir.str("stop.sh"))
+      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
+      << q(e2e::binary()) << " sweep " << q(e2e::recipe("quickstart.toml"))
+      << " optimizer.lr=1e-3,2e-3,3e-3 run.max_epochs=1 --parallel 2 > sweep.log 2>&1 &\npid=$!\n"
+      << "for i in $(seq 1 500); do grep -q 'trial 1 starts' sweep.log && break; sleep 0.01; done\n"
+      << "sleep 0.05\nkill -INT $pid\nwait $pid\necho \"exit=$?\"\n";
+  auto stopped = test_support::run_command("bash " + q(dir.str("stop.sh")));
+  INFO(stopped.output << test_support::read_file(dir.str("sweep.log")));
+  CHECK(contains(stopped.output, "exit=130"));
+  CHECK(query_one(dir, "SELECT status FROM sweeps") == "stopped");
+  CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'failed'") == "0");
+
+  auto r = fabric_exp(dir, "sweep --resume last");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT status FROM sweeps") == "finished");
+  auto trials = query(dir, "SELECT number, status FROM trials ORDER BY number");
+  REQUIRE(trials.size() == 3);
+  for (const auto& t : trials) CHECK(t[1] == "finished");
+}
+
+TEST_CASE(
+    "a grid varies its last parameter fastest in declaration order; trials take the sweep's name",
+    "[e2e][sweep][grid]") {
+  TempDir dir;
+  std::ofstream(dir.str("grid.toml")) << "extends = " << q(e2e::recipe("quickstart.toml")) << "\n"
+                                      << "[sweep.parameters]\n"
+                                      << "\"run.seed\" = [1, 2]\n"
+                                      << "\"optimizer.lr\" = [0.001, 0.002]\n";
+  auto dry = fabric_exp(dir, "sweep grid.toml --dry-run");
+  INFO(dry.output);
+  REQUIRE(dry.exit_code == 0);
+  CHECK(contains(dry.output, "trial 1: run.seed=1 optimizer.lr=0.002"));
+  CHECK(contains(dry.output, "trial 2: run.seed=2 optimizer.lr=0.001"));
+
+  auto r = fabric_exp(dir, "sweep grid.toml --name mygrid --max-trials 1 run.max_steps=3");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT name FROM runs") == "mygrid-t0");
+  // The stored spec keeps the order: the trial ran the first point.
+  CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'run.seed'") == "1");
+  CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'optimizer.lr'") == "0.001");
 }

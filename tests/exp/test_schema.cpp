@@ -75,10 +75,10 @@ TEST_CASE("registry invariants: names, aliases, docs, defaults pass their own ch
 
 TEST_CASE("taplo accepts every shipped recipe against the schema and rejects a typo",
           "[exp][schema][taplo]") {
-  std::string taplo = (kRoot / ".deps/node_modules/.bin/taplo").string();
+  std::string taplo = (kRoot / ".deps/pypi/bin/taplo").string();
   if (!fs::exists(taplo)) {
     if (test_support::run_command("command -v taplo").exit_code != 0)
-      FABRIC_SKIP("taplo not installed (npm @taplo/cli)");
+      FABRIC_SKIP("taplo not installed (PyPI taplo, tools/bootstrap)");
     taplo = "taplo";
   }
   std::string schema = "--schema file://" + (kRoot / "schemas/recipe.schema.json").string();

@@ -269,3 +269,50 @@ print("ok")
                       Catch::Contains("one-element lists and dicts"));
   }
 }
+
+TEST_CASE("checkpoints load with Python's torch.load(weights_only=True)",
+          "[fabric][checkpoint][python]") {
+  if (!test_support::python_with_torch())
+    FABRIC_SKIP("no Python with torch (apt-get install python3-torch)");
+  TempDir dir;
+  Fabric f({.accelerator = "cpu"});
+  auto net =
+      std::make_shared<torch::nn::SequentialImpl>(torch::nn::Linear(4, 8), torch::nn::Linear(8, 2));
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(0.01));
+  auto [model, opt] = f.setup(net, adam);
+  f.backward(model(torch::randn({3, 4})).sum());
+  opt.step();
+  f.save(dir.str("full.pt"), {{"model", model},
+                              {"optimizer", opt},
+                              {"iteration", 42},
+                              {"hidden", c10::IValue(std::vector<int64_t>{64, 64})}});
+  f.save(dir.str("weights.pt"), {{"model", model}, {"iteration", 42}});
+  auto r = test_support::run_python(R"(
+import pickletools, zipfile, torch
+# 1. The safe loader itself. LibTorch 1.13's Python (Debian's) lacks the BINFLOAT opcode in it (a
+#    1.13 bug: it refuses Python's own checkpoints holding a float), so it reads the float-free one.
+ck = torch.load(")" + dir.str("weights.pt") +
+                                    R"(", weights_only=True)
+assert ck["iteration"] == 42 and ck["model"]["0.weight"].shape == (8, 4), ck
+# 2. What the safe loader of PyTorch 2.x allows, checked on every opcode of the full checkpoint:
+#    no global but tensor rebuilding, storages and OrderedDict (LibTorch's typed containers,
+#    torch.jit._pickle.restore_type_tag and build_intlist, were what made it refuse ours).
+allowed = {"torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_parameter",
+           "collections OrderedDict"}
+with zipfile.ZipFile(")" + dir.str("full.pt") +
+                                    R"(") as z:
+    name = [n for n in z.namelist() if n.endswith("data.pkl")][0]
+    for op, arg, _ in pickletools.genops(z.read(name)):
+        if op.name in ("GLOBAL", "STACK_GLOBAL", "INST", "OBJ"):
+            assert arg in allowed or (arg.startswith("torch ") and arg.endswith("Storage")), arg
+full = torch.load(")" + dir.str("full.pt") +
+                                    R"(")
+assert full["hidden"] == [64, 64] and full["optimizer"]["param_groups"][0]["lr"] == 0.01
+print("ok")
+)");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // And LibTorch reads its own untyped containers back.
+  auto back = f.load(dir.str("full.pt"));
+  CHECK(back.at("iteration").to_int() == 42);
+}

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <tuple>
 
+#include "fabric/utilities/printable.hpp"
+
 namespace fabric::exp {
 
 namespace {
@@ -18,22 +20,25 @@ std::string source_line(const std::string& file, int line) {
 }  // namespace
 
 std::string render(const Diagnostic& d) {
-  std::string out = d.pos.file;
+  // Everything shown comes from files and arguments: control characters are escaped.
+  std::string out = printable(d.pos.file);
   // An override is one argument, not a file: its name is the whole location.
   const bool is_override = d.pos.file.rfind("override '", 0) == 0;
   if (d.pos.line > 0 && !is_override)
     out += ":" + std::to_string(d.pos.line) + ":" + std::to_string(d.pos.column);
-  out += ": error: " + d.message + "\n";
+  out += ": error: " + printable(d.message) + "\n";
   if (d.pos.line > 0 && !is_override) {
     std::string text = source_line(d.pos.file, d.pos.line);
     if (!text.empty()) {
       std::string num = std::to_string(d.pos.line);
-      out +=
-          " " + std::string(num.size() < 4 ? 4 - num.size() : 0, ' ') + num + " | " + text + "\n";
-      out += "      | " + std::string(size_t(std::max(0, d.pos.column - 1)), ' ') + "^\n";
+      // The caret counts columns of the escaped line.
+      const std::string before = printable(text.substr(0, size_t(std::max(0, d.pos.column - 1))));
+      out += " " + std::string(num.size() < 4 ? 4 - num.size() : 0, ' ') + num + " | " +
+             printable(text) + "\n";
+      out += "      | " + std::string(before.size(), ' ') + "^\n";
     }
   }
-  for (const auto& n : d.notes) out += "note: " + n + "\n";
+  for (const auto& n : d.notes) out += "note: " + printable(n) + "\n";
   return out;
 }
 

@@ -1,12 +1,56 @@
 #include "exp/params/schema.hpp"
 
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "exp/diag/diagnostic.hpp"
+#include "exp/recipe/toml_nodes.hpp"
 
 namespace fabric::exp {
 
 namespace {
+
+/// toml++ writes doubles with 17 significant digits (0.10000000000000001); people read the
+/// shortest decimal that reads back to the same double (0.1). Numbers outside strings only.
+std::string shortest_numbers(const std::string& json) {
+  std::string out;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < json.size())
+        out += json[++i];
+      else if (c == '"')
+        in_string = false;
+      ++i;
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+      ++i;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-') {
+      size_t end = i + 1;
+      while (end < json.size() && std::strchr("0123456789.eE+-", json[end])) ++end;
+      const std::string number = json.substr(i, end - i);
+      if (number.find_first_of(".eE") == std::string::npos) {
+        out += number;
+      } else {
+        std::string shortest = fmt::format("{}", std::strtod(number.c_str(), nullptr));
+        if (shortest.find_first_of(".eEn") == std::string::npos) shortest += ".0";  // a float
+        out += shortest;
+      }
+      i = end;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
 
 toml::table param_schema(const ParamInfo& p) {
   toml::table s;
@@ -143,7 +187,7 @@ std::string recipe_schema_json(const Registry& registry) {
                                    toml::table{{"required", required}}});
   std::ostringstream os;
   os << toml::json_formatter(root);
-  return os.str() + "\n";
+  return shortest_numbers(os.str()) + "\n";
 }
 
 std::string reference_markdown(const Registry& registry, const std::string& filter) {
@@ -179,9 +223,7 @@ std::string reference_markdown(const Registry& registry, const std::string& filt
       if (p.is_path) allowed.push_back("existing file");
       std::string def = p.required ? "**required**" : "";
       if (p.default_value) {
-        std::ostringstream d;
-        d << toml::toml_formatter(*p.default_value, toml::format_flags::none);
-        def = "`" + d.str() + "`";
+        def = "`" + value_text(*p.default_value) + "`";
       }
       std::string name = "`" + p.name + "`";
       for (const auto& a : p.aliases) name += " (alias `" + a + "`)";

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -9,6 +11,7 @@
 
 #include "exp/recipe/search_space.hpp"
 #include "exp/recipe/toml_nodes.hpp"
+#include "store/folder_name.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,9 +42,46 @@ std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+/// Why `text` is not a TOML file to parse, or "": a binary file (a NUL byte) or one that is not
+/// UTF-8 is one error, never an excerpt of its bytes.
+std::string not_text_problem(const std::string& text) {
+  if (text.find('\0') != std::string::npos)
+    return "this is not a text file (it contains NUL bytes): give a TOML recipe";
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t n = c < 0x80           ? 1
+                     : (c >> 5) == 0x6  ? 2
+                     : (c >> 4) == 0xe  ? 3
+                     : (c >> 3) == 0x1e ? 4
+                                        : 0;
+    bool ok = n > 0 && i + n <= text.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    if (!ok)
+      return "this is not a UTF-8 text file (byte " + std::to_string(i) + "): give a TOML recipe";
+    i += n;
+  }
+  return "";
+}
+
 std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagnostic>& out) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    out.push_back({{path, 0, 0}, "this is a folder, not a recipe file", {}});
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.push_back(
+        {{path, 0, 0}, std::string("cannot read the recipe: ") + std::strerror(errno), {}});
+    return std::nullopt;
+  }
+  const std::string text = read_file(path);
+  if (auto problem = not_text_problem(text); !problem.empty()) {
+    out.push_back({{path, 0, 0}, problem, {}});
+    return std::nullopt;
+  }
   try {
-    return toml::parse(read_file(path), path);
+    return toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     out.push_back({{path, int(e.source().begin.line), int(e.source().begin.column)},
                    std::string(e.description()),
@@ -76,12 +116,66 @@ void merge_into(toml::table& base, toml::table&& child) {
   }
 }
 
+// ---- aliases --------------------------------------------------------------------------------
+
+/// The spec that declares the keys of a component table: its own kind, else the kind the recipe
+/// it extends gives it.
+const SpecBase* component_spec(const Registry& registry, const std::string& table,
+                               const toml::table& t, const toml::node* fallback) {
+  auto kind = t["kind"].value<std::string>();
+  if (!kind && fallback && fallback->is_table())
+    kind = (*fallback->as_table())["kind"].value<std::string>();
+  if (!kind) return nullptr;
+  const ComponentEntry* e = registry.find(table, *kind);
+  return e ? e->spec : nullptr;
+}
+
+void canonicalize_table(toml::table& t, const SpecBase* spec) {
+  if (!spec) return;
+  for (const auto& p : spec->params()) {
+    for (const auto& a : p.aliases) {
+      toml::node* n = t.get(a);
+      if (!n || t.contains(p.name)) continue;  // both spellings: validation says "set twice"
+      move_into(t, p.name, std::move(*n));
+      t.erase(a);
+    }
+  }
+}
+
+/// An alias is another spelling of a name: every table of `root` keeps the canonical names only,
+/// so everything after loading (defaults, the engine, `config show`, params) sees one spelling.
+/// `base` is the recipe `root` extends (kinds of tables `root` does not name), or null.
+void canonicalize_aliases(toml::table& root, const Registry& registry, const toml::table* base) {
+  for (const auto& info : registry.tables()) {
+    toml::node* node = root.get(info.name);
+    if (!node) continue;
+    const toml::node* fallback = base ? base->get(info.name) : nullptr;
+    if (info.shape == TableShape::Fixed) {
+      if (auto* t = node->as_table()) canonicalize_table(*t, info.spec);
+    } else if (info.shape == TableShape::Component) {
+      if (auto* t = node->as_table())
+        canonicalize_table(*t, component_spec(registry, info.name, *t, fallback));
+    } else if (auto* arr = node->as_array()) {
+      for (size_t i = 0; i < arr->size(); ++i) {
+        auto* t = arr->get(i)->as_table();
+        const toml::node* item_base =
+            fallback && fallback->is_array() ? fallback->as_array()->get(i) : nullptr;
+        if (t) canonicalize_table(*t, component_spec(registry, info.name, *t, item_base));
+      }
+    }
+  }
+}
+
 std::optional<toml::table> load_with_extends(const std::string& path,
                                              std::vector<std::string>& stack,
-                                             std::vector<Diagnostic>& out) {
+                                             std::vector<Diagnostic>& out,
+                                             const Registry& registry) {
   auto parsed = parse_file(path, out);
   if (!parsed) return std::nullopt;
-  if (!parsed->contains("extends")) return parsed;
+  if (!parsed->contains("extends")) {
+    canonicalize_aliases(*parsed, registry, nullptr);
+    return parsed;
+  }
   toml::table merged;
   if (const toml::node* ext = parsed->get("extends")) {
     std::vector<const toml::node*> bases;
@@ -115,12 +209,13 @@ std::optional<toml::table> load_with_extends(const std::string& path,
         continue;
       }
       stack.push_back(canonical);
-      auto base = load_with_extends(base_path.string(), stack, out);
+      auto base = load_with_extends(base_path.string(), stack, out, registry);
       stack.pop_back();
       if (base) merge_into(merged, std::move(*base));
     }
   }
   parsed->erase("extends");
+  canonicalize_aliases(*parsed, registry, &merged);
   merge_into(merged, std::move(*parsed));
   return merged;
 }
@@ -178,8 +273,37 @@ bool is_declared(const toml::table& root, const std::vector<std::string>& path,
   return false;
 }
 
+/// `optimizer.learning_rate` -> `optimizer.lr`: the key of an override path in its canonical
+/// spelling, for a fixed table, a component table or one element of an array of components.
+void canonicalize_path(const toml::table& root, std::vector<std::string>& path,
+                       const Registry& registry) {
+  if (path.size() < 2) return;
+  const TableInfo* info = registry.table(path[0]);
+  if (!info) return;
+  const SpecBase* spec = nullptr;
+  size_t key = 1;
+  if (info->shape == TableShape::Fixed) {
+    spec = info->spec;
+  } else if (info->shape == TableShape::Component) {
+    if (auto* t = root[path[0]].as_table()) spec = component_spec(registry, path[0], *t, nullptr);
+  } else if (path.size() >= 3) {
+    key = 2;
+    const toml::node* item = nullptr;
+    if (auto* arr = root[path[0]].as_array()) {
+      char* end = nullptr;
+      const long idx = std::strtol(path[1].c_str(), &end, 10);
+      if (*end == '\0' && idx >= 0 && size_t(idx) < arr->size()) item = arr->get(size_t(idx));
+    }
+    if (item && item->is_table())
+      spec = component_spec(registry, path[0], *item->as_table(), nullptr);
+  }
+  if (!spec || path.size() != key + 1) return;
+  if (const ParamInfo* p = spec->find(path[key])) path[key] = p->name;
+}
+
 void apply_override(toml::table& root, Override& o, const Registry& registry,
                     std::vector<Diagnostic>& out) {
+  canonicalize_path(root, o.path, registry);
   const std::string dotted = join(o.path, ".");
   toml::node* parent = walk(root, o.path, o.path.size() - 1);
   toml::node* target = parent ? walk(root, o.path, o.path.size()) : nullptr;
@@ -210,18 +334,30 @@ void apply_override(toml::table& root, Override& o, const Registry& registry,
           }
           if (spec) {
             auto s = suggest(o.path[1], spec->names());
-            if (!s.empty()) notes.push_back("did you mean '" + o.path[0] + "." + s.front() + "'?");
+            if (!s.empty()) {
+              notes.push_back("did you mean '" + o.path[0] + "." + s.front() + "'?");
+            } else {
+              notes.push_back("keys of [" + o.path[0] + "]: " + join(spec->names()));
+            }
           }
         }
-        notes.push_back("to add it, use +" + o.text);
+        // Only what would work: '+' adds keys the recipe may have but does not, and this one is
+        // not declared anywhere, so adding it would fail too.
         out.push_back(override_error(o.text, "key '" + dotted + "' is not in the recipe", notes));
         return;
       }
       break;
     case Override::Op::Add:
       if (target) {
-        out.push_back(override_error(o.text, "could not add '" + dotted + "': it is already set",
-                                     {"to change it, use ++" + o.text.substr(1)}));
+        const SourcePos where = pos_of(*target, "");
+        const std::string at = where.file.empty()
+                                   ? ""
+                                   : " at " + where.file + ":" + std::to_string(where.line) + ":" +
+                                         std::to_string(where.column);
+        out.push_back(override_error(o.text,
+                                     "could not add '" + dotted + "': it is already set" + at,
+                                     {"to change it, use " + o.text.substr(1) + " (or ++" +
+                                      o.text.substr(1) + " to add or set)"}));
         return;
       }
       break;
@@ -520,15 +656,30 @@ class Validator {
                       "the recipe sets neither run.max_epochs nor run.max_steps",
                       {"add e.g. [run] max_epochs = 10"}});
     }
+    if (auto name = root["run"]["name"].value<std::string>()) {
+      if (auto problem = store::folder_name_problem(*name); !problem.empty()) {
+        out_.push_back({pos_of(*root["run"]["name"].node(), file),
+                        "'run.name' names the run's folder inside the runs folder, and " +
+                            describe(*root["run"]["name"].node()) + " cannot: " + problem,
+                        {"use a plain name such as \"baseline\"; 'run.output_dir' chooses where "
+                         "runs go"}});
+      }
+    }
     auto precision = root["fabric"]["precision"].value<std::string>();
+    const int gpus = machine_info().cuda_devices;
     auto accelerator = root["fabric"]["accelerator"].value<std::string>();
-    if (precision && *precision == "16-true" && accelerator && *accelerator == "cpu") {
+    // "auto" is what it resolves to on this machine, before the checks that depend on it.
+    const std::string device_kind =
+        accelerator.value_or("auto") == "auto" ? (gpus > 0 ? "cuda" : "cpu") : *accelerator;
+    if (precision && *precision == "16-true" && device_kind == "cpu") {
       out_.push_back({pos_of(*root["fabric"]["precision"].node(), file),
                       "'fabric.precision' = \"16-true\" needs a CUDA device: LibTorch has no fp16 "
-                      "CPU training kernels",
+                      "CPU training kernels" +
+                          std::string(accelerator.value_or("auto") == "auto"
+                                          ? " (accelerator \"auto\" is the CPU on this machine)"
+                                          : ""),
                       {"use \"bf16-true\" or \"bf16-mixed\" on CPU"}});
     }
-    const int gpus = machine_info().cuda_devices;
     if (accelerator && (*accelerator == "cuda" || *accelerator == "gpu") && gpus == 0) {
       out_.push_back(
           {pos_of(*root["fabric"]["accelerator"].node(), file),
@@ -663,7 +814,7 @@ Recipe load_recipe(const std::string& path, const std::vector<std::string>& over
   recipe.text = read_file(path);
   recipe.overrides = overrides;
   std::vector<std::string> stack{fs::canonical(path).string()};
-  auto merged = load_with_extends(path, stack, out);
+  auto merged = load_with_extends(path, stack, out, registry);
   if (!merged) throw RecipeError(out);
   std::vector<Override> parsed;
   for (const auto& arg : overrides) {

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/toml_nodes.hpp"
@@ -266,7 +268,59 @@ SearchSpace parse_search_space(const toml::table& parameters, const std::string&
                                std::vector<Diagnostic>& out) {
   SearchSpace space;
   read_table(parameters, "", file, space, out);
+  // Declaration order, not the table's (sorted) key order: the last parameter varies fastest.
+  // Dimensions without a position (merged from the command line) keep their order, after.
+  std::stable_sort(space.begin(), space.end(), [](const Dimension& a, const Dimension& b) {
+    const bool ka = a.pos.line > 0, kb = b.pos.line > 0;
+    if (ka != kb) return ka;
+    return ka && std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
   return space;
+}
+
+namespace {
+const toml::node* find_parameter(const toml::table& parameters, const std::string& path) {
+  if (const toml::node* n = parameters.get(path)) return n;
+  const toml::node* n = &parameters;
+  for (const auto& part : split_dots(path)) {
+    n = n->is_table() ? n->as_table()->get(part) : nullptr;
+    if (!n) return nullptr;
+  }
+  return n;
+}
+
+std::string quoted_key(const std::string& key) {
+  std::string s = "\"";
+  for (char c : key) s += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return s + "\"";
+}
+
+std::string inline_value(const toml::node& node) {
+  if (const auto* t = node.as_table()) {
+    std::string s = "{ ";
+    bool first = true;
+    for (const auto& [k, v] : *t) {
+      s += (first ? "" : ", ") + std::string(k.str()) + " = " + inline_value(v);
+      first = false;
+    }
+    return s + " }";
+  }
+  return value_text(node);
+}
+}  // namespace
+
+std::string sweep_spec_text(const toml::table& sweep, const SearchSpace& order) {
+  toml::table rest = sweep;
+  rest.erase("parameters");
+  std::string text = to_toml(rest);
+  const toml::table* parameters = sweep["parameters"].as_table();
+  if (!parameters) return text;
+  text += "\n[parameters]\n";
+  for (const auto& d : order) {
+    if (const toml::node* n = find_parameter(*parameters, d.path))
+      text += quoted_key(d.path) + " = " + inline_value(*n) + "\n";
+  }
+  return text;
 }
 
 std::optional<Dimension> parse_sweep_argument(const std::string& arg) {

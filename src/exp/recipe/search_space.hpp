@@ -51,6 +51,10 @@ std::optional<Dimension> parse_sweep_argument(const std::string& argument);
 /// Replaces or adds `dims` in [sweep.parameters] of `recipe` (creating the tables), as the
 /// table form parse_search_space reads back.
 void merge_into_sweep(toml::table& recipe, const SearchSpace& dims);
+/// The [sweep] table as TOML text whose [parameters] are written in `order` (the sweep's
+/// dimensions), so that parse_search_space reads them back in that order: TOML tables are
+/// sorted by key, and the grid's order (the last parameter fastest) is the declaration's.
+std::string sweep_spec_text(const toml::table& sweep, const SearchSpace& order);
 
 /// The recipe without its [sweep] table: what each trial runs.
 toml::table without_sweep(const toml::table& recipe);

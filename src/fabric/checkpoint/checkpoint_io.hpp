@@ -6,11 +6,15 @@
 #include <ATen/core/ivalue.h>
 
 #include <string>
+#include <vector>
 
 #include "fabric/utilities/atomic_write.hpp"
 
 namespace fabric {
 
+/// torch.save's zip format, with plain (untyped) containers only, so Python's
+/// torch.load(path, weights_only=True) reads it. LibTorch's pickle_load reads it back too.
+std::vector<char> pickle_for_python(const c10::IValue& value);
 void write_checkpoint_file(const std::string& path, const c10::IValue& value);
 c10::IValue read_checkpoint_file(const std::string& path);
 

@@ -24,7 +24,7 @@ ComponentEntry checkpoint_callback_entry() {
                  "How many best checkpoints to keep (-1: all).")
           .check(ge(-1))
           .param(&CheckpointCallbackConfig::save_last, "save_last",
-                 "Also keep the latest as last.pt.")
+                 "Also keep the latest as checkpoints/last.ckpt (the resume point).")
           .param(&CheckpointCallbackConfig::every_n_epochs, "every_n_epochs",
                  "Checkpoint every N epochs.")
           .check(ge(1));

@@ -1,0 +1,30 @@
+// fabric-exp-train: every command of fabric-exp, with LibTorch. fabric-exp hands it the commands
+// that train; it also runs the others, so it can be used alone.
+#include <csignal>
+
+#include "cli/commands.hpp"
+#include "exp/recipe/recipe.hpp"
+#include "fabric/accelerators/accelerator.hpp"
+#include "fabric/utilities/heap_tuning.hpp"
+
+int main(int argc, char** argv) {
+  fabric::keep_large_blocks_in_heap();
+  // Output errors never stop a run: `fabric-exp run ... | head` loses output, not the run.
+  std::signal(SIGPIPE, SIG_IGN);
+  using namespace fabric::cli;
+  return run_cli(
+      argc, argv,
+      [](CLI::App& app) {
+        add_version_command(app);
+        add_env_command(app);
+        add_recipe_commands(app);
+        add_run_command(app);
+        add_runs_commands(app);
+        add_compare_commands(app);
+        add_rerun_command(app);
+        add_sweep_commands(app);
+        add_sweep_trial_command(*app.get_subcommand("sweep"));
+        add_completion_command(app);
+      },
+      [] { return fabric::exp::MachineInfo{fabric::cuda_device_count()}; });
+}

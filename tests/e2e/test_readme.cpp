@@ -1,0 +1,135 @@
+// The README's commands, as written: every `fabric-exp` command of its code blocks runs, in order,
+// in one scratch folder (training shortened with run.max_steps), and its exit status and the
+// output the README shows are checked. A README that promises what the tool does not do fails.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "e2e/run_helpers.hpp"
+
+namespace fs = std::filesystem;
+using e2e::contains;
+using e2e::q;
+using e2e::query;
+using test_support::TempDir;
+
+namespace {
+
+struct ReadmeCommand {
+  std::string line;      // as written, without "$ " and the trailing comment
+  std::string expected;  // the output the README shows after it ("" when none)
+  int source_line = 0;
+  bool prompted = false;  // written as "$ fabric-exp ...", with its output after it
+};
+
+/// Everything after two spaces and a '#' outside quotes is a comment.
+std::string without_comment(const std::string& line) {
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '#' && i >= 2 && line.compare(i - 2, 2, "  ") == 0) {
+      return line.substr(0, line.find_last_not_of(' ', i - 1) + 1);
+    }
+  }
+  return line;
+}
+
+std::vector<ReadmeCommand> readme_commands() {
+  std::ifstream in(std::string(FABRIC_SOURCE_DIR) + "/README.md");
+  std::vector<ReadmeCommand> out;
+  bool in_block = false, continued = false;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.rfind("```", 0) == 0) {
+      in_block = !in_block;
+      continued = false;
+      continue;
+    }
+    if (!in_block) continue;
+    if (continued) {
+      out.back().line += " " + without_comment(line.substr(line.find_first_not_of(' ')));
+      continued = !out.back().line.empty() && out.back().line.back() == '\\';
+      if (continued) out.back().line.pop_back();
+      continue;
+    }
+    const bool prompt = line.rfind("$ ", 0) == 0;
+    const std::string text = prompt ? line.substr(2) : line;
+    if (text.rfind("fabric-exp ", 0) == 0) {
+      out.push_back({without_comment(text), "", number, prompt});
+      continued = out.back().line.back() == '\\';
+      if (continued) out.back().line.pop_back();
+    } else if (!out.empty() && !prompt && out.back().prompted &&
+               number - out.back().source_line <= 3 && !line.empty() &&
+               out.back().expected.empty()) {
+      out.back().expected = line;  // the first line of output the README shows
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2e][readme]") {
+  TempDir dir;
+  fs::create_symlink(std::string(FABRIC_SOURCE_DIR) + "/recipes", dir.str("recipes"));
+  const auto commands = readme_commands();
+  REQUIRE(commands.size() >= 15);
+  // A run id in the README ("764f") stands for a recorded run: the newest, then the next (the
+  // same one again when the store has only one).
+  const std::regex placeholder(R"(\b(?:[0-9a-z]{4}|[0-9a-z]{8})\b)");
+  for (const auto& c : commands) {
+    std::string line = c.line;
+    std::istringstream words(line);
+    std::string tool, verb;
+    words >> tool >> verb;
+    if (verb == "run" || verb == "sweep") {
+      if (!contains(line, "--resume") && !contains(line, " show ")) line += " run.max_steps=5";
+    }
+    if (verb == "show" || verb == "compare" || verb == "plot" || verb == "rerun" || verb == "rm") {
+      const auto runs = query(dir, "SELECT id FROM runs ORDER BY created_at DESC, rowid DESC");
+      size_t used = 0;
+      std::string rewritten;
+      std::istringstream all(line);
+      for (std::string w; all >> w;) {
+        const bool id_like = std::regex_match(w, placeholder) && w != "last" &&
+                             w.find('/') == std::string::npos && w != verb && w != tool &&
+                             std::any_of(w.begin(), w.end(), ::isdigit);
+        if (id_like && !runs.empty()) w = runs[used++ % runs.size()][0];
+        rewritten += (rewritten.empty() ? "" : " ") + w;
+      }
+      line = rewritten;
+    }
+    const std::string shell = "cd " + q(dir.str()) + " && FABRIC_EXP_STORE=" +
+                              q(dir.str("store.db")) + " " + q(e2e::binary()) +
+                              line.substr(std::string("fabric-exp").size());
+    auto r = test_support::run_command("bash -c " + q(shell));
+    INFO("README.md:" << c.source_line << ": " << c.line << "\n" << r.output);
+    // What the README shows, or says, of the exit status.
+    int expected_status = 0;
+    if (c.expected.rfind("fabric-exp: error:", 0) == 0) expected_status = 2;
+    if (verb == "config" && contains(line, "config diff")) expected_status = 1;  // as diff(1)
+    if (contains(line, "--resume")) {
+      // In this sequence the run or sweep before it has ended: resuming says so (exit 1).
+      expected_status = r.exit_code == 0 ? 0 : 1;
+      CHECK((r.exit_code == 0 || contains(r.output, "already")));
+    }
+    CHECK(r.exit_code == expected_status);
+    if (!c.expected.empty()) {
+      if (c.expected.rfind("fabric-exp: error:", 0) == 0) {
+        CHECK(contains(r.output, c.expected));
+      } else {
+        // A table's header: every column the README shows is there.
+        std::istringstream header(c.expected);
+        for (std::string column; header >> column;) CHECK(contains(r.output, column));
+      }
+    }
+  }
+}
