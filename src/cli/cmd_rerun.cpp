@@ -1,5 +1,7 @@
 // `fabric-exp rerun RUN`: the recorded resolved recipe again, with the same seed, saying what
 // drifted since (fabric-exp, LibTorch, compiler, git commit of the recipe's folder).
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <iostream>
 #include <regex>
@@ -25,13 +27,47 @@ std::map<std::string, std::string> parse_flat_json(const std::string& json) {
   return out;
 }
 
+/// How the rerun's metrics compare with the original's: the last value of every metric both
+/// have, and whether they are identical (same seed, same build: they should be).
+void compare_with_original(const std::string& store_path, const std::string& original,
+                           const std::vector<store::MetricSummary>& before) {
+  store::RunStore s(store_path);
+  auto& db = s.db();
+  auto st = db.prepare("SELECT id FROM runs WHERE parent = ? ORDER BY created_at DESC, rowid DESC");
+  st.bind(1, original);
+  if (!st.step()) return;
+  const std::string rerun_id = st.text(0);
+  std::map<std::string, double> after;
+  for (const auto& m : s.summaries(rerun_id)) after[m.key] = m.last;
+  int differ = 0, compared = 0;
+  std::cout << "\nrerun " << rerun_id << " against " << original << " (last values):\n";
+  for (const auto& m : before) {
+    auto it = after.find(m.key);
+    if (it == after.end() || m.key == "epoch") continue;
+    ++compared;
+    const bool same = it->second == m.last;
+    differ += !same;
+    std::cout << "  " << m.key << "  " << fmt::format("{:.6g}", m.last) << " -> "
+              << fmt::format("{:.6g}", it->second)
+              << (same ? "  (identical)" : fmt::format("  ({:+.3g})", it->second - m.last)) << "\n";
+  }
+  if (compared > 0)
+    std::cout << (differ == 0 ? "every metric identical\n"
+                              : std::to_string(differ) + " of " + std::to_string(compared) +
+                                    " metrics differ\n");
+}
+
 int rerun(const std::string& ref, const std::string& store_arg) {
   std::string path;
   store::RunRecord run;
+  std::map<std::string, std::string> tags;
+  std::vector<store::MetricSummary> before;
   {
     auto s = open_store(store_arg);
     path = s->path();
     run = *s->get(s->resolve(ref));
+    tags = s->tags(run.id);
+    before = s->summaries(run.id);
   }
   const std::string recipe = run.run_dir + "/recipe.toml";
   if (!fs::exists(recipe)) {
@@ -65,7 +101,10 @@ int rerun(const std::string& ref, const std::string& store_arg) {
   request.parent = run.id;
   request.seed = run.seed;
   request.note = "rerun of " + run.id;
-  return engine::run_recipe(request);
+  for (const auto& [k, v] : tags) request.tags.push_back(k + "=" + v);  // the original's tags
+  const int code = engine::run_recipe(request);
+  compare_with_original(path, run.id, before);
+  return code;
 }
 
 }  // namespace

@@ -373,3 +373,33 @@ TEST_CASE("plots: lines with round ticks in the terminal, a labelled SVG with a 
   CHECK(contains(doc, "<circle"));                      // single points are visible
   CHECK(contains(doc, "stroke-width=\"3\"/>\n<text"));  // legend swatches
 }
+
+TEST_CASE("rerun keeps the original's tags and says how its metrics compare", "[e2e][cli][rerun]") {
+  TempDir dir;
+  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
+                              " run.max_epochs=1 --tag team=vision")
+              .exit_code == 0);
+  const std::string a = query_one(dir, "SELECT id FROM runs");
+  auto again = fabric_exp(dir, "rerun " + a);
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  const std::string b = query_one(dir, "SELECT id FROM runs WHERE parent = " + q(a));
+  CHECK(query_one(dir, "SELECT value FROM tags WHERE run_id = " + q(b) + " AND key = 'team'") ==
+        "vision");
+  CHECK(contains(again.output, "val/accuracy"));
+  CHECK(contains(again.output, "every metric identical"));
+}
+
+TEST_CASE("config show prints tables in a recipe's order, [run] first", "[e2e][cli][output]") {
+  TempDir dir;
+  auto r = fabric_exp(dir, "config show " + q(e2e::recipe("quickstart.toml")));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto run = r.output.find("[run]"), model = r.output.find("[model]"),
+             optimizer = r.output.find("[optimizer]"), data = r.output.find("[data]"),
+             metrics = r.output.find("[[metrics]]");
+  CHECK(run < model);
+  CHECK(model < optimizer);
+  CHECK(optimizer < data);
+  CHECK(data < metrics);
+}

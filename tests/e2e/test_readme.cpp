@@ -107,9 +107,9 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
       }
       line = rewritten;
     }
-    const std::string shell = "cd " + q(dir.str()) + " && FABRIC_EXP_STORE=" +
-                              q(dir.str("store.db")) + " " + q(e2e::binary()) +
-                              line.substr(std::string("fabric-exp").size());
+    const std::string shell = "cd " + q(dir.str()) +
+                              " && FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " +
+                              q(e2e::binary()) + line.substr(std::string("fabric-exp").size());
     auto r = test_support::run_command("bash -c " + q(shell));
     INFO("README.md:" << c.source_line << ": " << c.line << "\n" << r.output);
     // What the README shows, or says, of the exit status.

@@ -386,3 +386,18 @@ TEST_CASE(
   CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'run.seed'") == "1");
   CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'optimizer.lr'") == "0.001");
 }
+
+TEST_CASE("a trial is never pruned at the validation after its last step",
+          "[e2e][sweep][pruning]") {
+  TempDir dir;
+  // One validation per trial, and it is the last: the median pruner would stop the bad second
+  // trial there, but it has trained to the end and is finished.
+  auto r = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) +
+                               " optimizer.lr=3e-3,1e-6 run.max_epochs=1"
+                               " ++sweep.objective=val/accuracy ++sweep.direction=maximize"
+                               " ++sweep.pruner=median ++sweep.pruner_startup_trials=1");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'finished'") == "2");
+  CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'pruned'") == "0");
+}

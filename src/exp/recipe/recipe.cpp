@@ -867,11 +867,32 @@ toml::table with_defaults(const toml::table& recipe, const Registry& registry) {
   return out;
 }
 
-std::string to_toml(const toml::table& table) {
+namespace {
+std::string format_toml(const toml::table& table) {
   std::ostringstream os;
   os << toml::toml_formatter(
       table, toml::toml_formatter::default_flags | toml::format_flags::relaxed_float_precision);
-  return os.str() + "\n";
+  return os.str();
+}
+}  // namespace
+
+std::string to_toml(const toml::table& table) {
+  // A recipe's tables in the order recipes are written ([run] first, as the registry lists
+  // them), not toml++'s alphabetical order; other keys (extends) before them.
+  toml::table rest = table;
+  std::vector<std::string> ordered;
+  for (const auto& info : builtin_registry().tables()) {
+    if (!table.contains(info.name)) continue;
+    ordered.push_back(info.name);
+    rest.erase(info.name);
+  }
+  std::string out = format_toml(rest);
+  for (const auto& name : ordered) {
+    toml::table one;
+    table.get(name)->visit([&](const auto& value) { one.insert(name, value); });
+    out += (out.empty() ? "" : "\n\n") + format_toml(one);
+  }
+  return out + "\n";
 }
 
 std::vector<std::pair<std::string, std::string>> flatten(const toml::table& table) {
