@@ -9,8 +9,8 @@
 namespace fabric::cli {
 
 struct Curve {
-  std::string label;
-  std::vector<std::pair<double, double>> points;  // (step, value)
+  std::string label{};
+  std::vector<std::pair<double, double>> points{};  // (step, value)
 };
 
 /// A width x height character chart with axis labels.

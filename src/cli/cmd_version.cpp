@@ -16,6 +16,14 @@ void add_version_command(CLI::App& app) {
   });
 }
 
+void add_shared_commands(CLI::App& app) {
+  add_version_command(app);
+  add_recipe_commands(app);
+  add_runs_commands(app);
+  add_compare_commands(app);
+  add_sweep_commands(app);
+}
+
 void add_training_command_names(CLI::App& app) {
   // Listed for --help only: main() hands these command lines to fabric-exp-train before parsing.
   for (const auto& [name, help] : std::vector<std::pair<const char*, const char*>>{

@@ -11,6 +11,8 @@ namespace fabric::cli {
 inline constexpr const char* kVersion = "0.1.0";
 
 /// Each add_*_command registers a subcommand and the function run_selected() calls for it.
+/// The commands both binaries run: version, recipes, the store's queries, sweeps.
+void add_shared_commands(CLI::App& app);
 void add_version_command(CLI::App& app);
 /// Registered last: it walks every command registered before it.
 void add_completion_command(CLI::App& app);

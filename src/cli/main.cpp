@@ -43,12 +43,8 @@ int main(int argc, char** argv) {
   return run_cli(
       argc, argv,
       [](CLI::App& app) {
-        add_version_command(app);
+        add_shared_commands(app);
         add_training_command_names(app);
-        add_recipe_commands(app);
-        add_runs_commands(app);
-        add_compare_commands(app);
-        add_sweep_commands(app);
         app.add_subcommand("completion", "Print shell completion: bash, zsh or fish")
             ->allow_extras();
       },

@@ -81,14 +81,20 @@ void print_table(std::ostream& out, const ResultTable& t, const std::string& for
         width[i] = std::max(width[i], cells.back().back().size());
       }
     }
-    for (size_t i = 0; i < t.headers.size(); ++i)
-      out << (i ? "  " : "") << std::left << std::setw(int(width[i])) << t.headers[i];
-    out << "\n";
-    for (const auto& row : cells) {
-      for (size_t i = 0; i < row.size(); ++i)
-        out << (i ? "  " : "") << std::left << std::setw(int(width[i])) << row[i];
+    // Padded to the column's width, except the last cell (no trailing blanks).
+    auto print_row = [&](const std::vector<std::string>& row) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        out << (i ? "  " : "");
+        if (i + 1 < row.size()) {
+          out << std::left << std::setw(int(width[i])) << row[i];
+        } else {
+          out << row[i];
+        }
+      }
       out << "\n";
-    }
+    };
+    print_row(t.headers);
+    for (const auto& row : cells) print_row(row);
   } else {
     throw std::invalid_argument("--format must be table, csv or json, not '" + format + "'");
   }

@@ -10,8 +10,8 @@
 namespace fabric::cli {
 
 struct ResultTable {
-  std::vector<std::string> headers;
-  std::vector<std::vector<store::SqlValue>> rows;
+  std::vector<std::string> headers{};
+  std::vector<std::vector<store::SqlValue>> rows{};
 };
 
 /// "table", "csv" or "json"; throws std::invalid_argument otherwise.

@@ -15,14 +15,10 @@ int main(int argc, char** argv) {
   return run_cli(
       argc, argv,
       [](CLI::App& app) {
-        add_version_command(app);
-        add_env_command(app);
-        add_recipe_commands(app);
+        add_shared_commands(app);
         add_run_command(app);
-        add_runs_commands(app);
-        add_compare_commands(app);
         add_rerun_command(app);
-        add_sweep_commands(app);
+        add_env_command(app);
         add_sweep_trial_command(*app.get_subcommand("sweep"));
         add_completion_command(app);
       },

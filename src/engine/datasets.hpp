@@ -15,7 +15,7 @@ namespace fabric::engine {
 /// What the model and the loss need to know about the data.
 struct DataInfo {
   std::string task = "classification";  // classification, regression, language_model
-  std::vector<int64_t> input_shape;     // one sample, without the batch dimension
+  std::vector<int64_t> input_shape{};   // one sample, without the batch dimension
   int64_t classes = 0;                  // classification; vocabulary size for language models
   int64_t target_width = 1;             // regression outputs
 };
@@ -29,8 +29,8 @@ struct Augment {
 struct DataSplits {
   data::TensorDataset train;
   std::optional<data::TensorDataset> val, test;
-  DataInfo info;
-  Augment augment;
+  DataInfo info{};
+  Augment augment{};
   int64_t batch_size = 64, val_batch_size = 256, workers = 0;
 };
 

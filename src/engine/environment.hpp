@@ -14,8 +14,8 @@ inline constexpr const char* kFabricExpVersion = "0.1.0";
 std::map<std::string, std::string> environment_facts();
 
 struct GitState {
-  std::string commit;  // "" outside a repository
-  std::optional<bool> dirty;
+  std::string commit{};  // "" outside a repository
+  std::optional<bool> dirty{};
 };
 GitState git_state(const std::string& folder);
 

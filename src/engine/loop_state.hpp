@@ -20,12 +20,12 @@ struct LoopState {
   bool is_global_zero = true;
   bool should_stop = false;  // set by early stopping or a sweep's pruner
   bool pruned = false;       // stopped by a sweep's pruner: no test, the run is "pruned"
-  std::string stop_reason;
-  std::string checkpoint_dir;
+  std::string stop_reason{};
+  std::string checkpoint_dir{};
   /// The most recent value of every metric ("val/accuracy", "train/loss", ...).
-  std::map<std::string, double> metrics;
+  std::map<std::string, double> metrics{};
   /// The learning rate of each optimizer group.
-  std::vector<double> learning_rates;
+  std::vector<double> learning_rates{};
 
   std::function<void(const std::map<std::string, double>&)> log;
   /// Writes a full resumable checkpoint to `path` (atomically; rank 0 writes) and registers it.

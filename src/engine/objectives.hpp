@@ -34,7 +34,7 @@ class MetricSet {
 
  private:
   struct Metric {
-    std::string name;
+    std::string name{};
     std::function<std::pair<double, double>(const at::Tensor&, const at::Tensor&)> batch;
     std::function<double(double num, double den)> finish;
   };

@@ -28,7 +28,7 @@ class Reporter {
   void end_progress(bool erase = false);
   /// Best and last value of each metric, time and checkpoint (the final table).
   struct Row {
-    std::string key;
+    std::string key{};
     double last = 0, best = 0;
     int64_t best_step = 0;
   };

@@ -11,17 +11,17 @@
 namespace fabric::engine {
 
 struct RunRequest {
-  std::string recipe;                  // the recipe file ("" with resume)
-  std::vector<std::string> overrides;  // a.b=v ...
-  std::string store;                   // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
-  std::string resume;                  // a run id, prefix or "last" ("" : a new run)
-  std::vector<std::string> tags;       // key=value
-  std::string note;
-  std::string parent;           // the run this one reruns
-  std::optional<int64_t> seed;  // forces run.seed (rerun)
-  std::string sweep_id;         // this run is trial `trial` of that sweep
+  std::string recipe{};                  // the recipe file ("" with resume)
+  std::vector<std::string> overrides{};  // a.b=v ...
+  std::string store{};                   // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
+  std::string resume{};                  // a run id, prefix or "last" ("" : a new run)
+  std::vector<std::string> tags{};       // key=value
+  std::string note{};
+  std::string parent{};           // the run this one reruns
+  std::optional<int64_t> seed{};  // forces run.seed (rerun)
+  std::string sweep_id{};         // this run is trial `trial` of that sweep
   int64_t trial = -1;
-  std::string sweep_name;  // a trial's run is named <sweep name>-t<trial>
+  std::string sweep_name{};  // a trial's run is named <sweep name>-t<trial>
 };
 
 int run_recipe(const RunRequest& request);

@@ -16,7 +16,7 @@ namespace fabric::engine {
 
 /// One operator's share of a profiled step.
 struct OpTime {
-  std::string name;
+  std::string name{};
   int64_t calls = 0;
   double self_us = 0;    // host time inside the operator, less the operators it called
   double total_us = 0;   // host time including them (outermost calls only)
@@ -25,8 +25,8 @@ struct OpTime {
 
 struct StepProfile {
   int64_t step = 0;
-  double wall_us = 0;       // the whole step, the device synchronised at its end
-  std::vector<OpTime> ops;  // by self time, largest first
+  double wall_us = 0;         // the whole step, the device synchronised at its end
+  std::vector<OpTime> ops{};  // by self time, largest first
   /// A table: the top `rows` operators and the step's time outside any operator.
   std::string table(size_t rows = 15) const;
 };

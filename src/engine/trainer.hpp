@@ -33,10 +33,10 @@ struct TrainerHooks {
 };
 
 struct FitResult {
-  int signal = 0;           // non-zero: interrupted by this signal (a checkpoint was written)
-  bool pruned = false;      // stopped by a sweep's pruner
-  std::string stop_reason;  // early stopping, max_steps, ...
-  std::string last_checkpoint;
+  int signal = 0;             // non-zero: interrupted by this signal (a checkpoint was written)
+  bool pruned = false;        // stopped by a sweep's pruner
+  std::string stop_reason{};  // early stopping, max_steps, ...
+  std::string last_checkpoint{};
   int64_t global_step = 0, epochs = 0;
   double seconds = 0;
 };

@@ -16,12 +16,12 @@
 namespace fabric {
 
 struct Connection {
-  AcceleratorKind accelerator;
-  std::vector<c10::Device> devices;  // this node's
+  AcceleratorKind accelerator{};
+  std::vector<c10::Device> devices{};  // this node's
   int num_nodes = 1;
-  std::string strategy_name;  // normalised ("single_device", "ddp", ...)
-  PrecisionMode precision;
-  std::unique_ptr<Strategy> strategy;
+  std::string strategy_name{};  // normalised ("single_device", "ddp", ...)
+  PrecisionMode precision{};
+  std::unique_ptr<Strategy> strategy{};
 };
 
 /// Names fabric accepts for `strategy`, for messages and docs.

@@ -58,9 +58,9 @@ struct DataLoaderSetupOptions {
 
 struct ClipOptions {
   /// Clip each gradient element to [-clip_val, clip_val]. Exactly one of clip_val / max_norm.
-  std::optional<double> clip_val;
+  std::optional<double> clip_val{};
   /// Rescale gradients so that their total norm is at most max_norm.
-  std::optional<double> max_norm;
+  std::optional<double> max_norm{};
   /// The p of the norm; std::numeric_limits<double>::infinity() for the max norm.
   double norm_type = 2.0;
   /// Throw when the total norm is inf/NaN (Lightning's default; torch's is false).

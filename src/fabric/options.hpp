@@ -60,12 +60,12 @@ struct FabricOptions {
   /// "auto", "ddp", "ddp_spawn", "ddp_fork", "dp", ... (case-insensitive).
   std::string strategy = "auto";
   /// Devices per node.
-  Devices devices;
+  Devices devices{};
   /// Number of nodes (>= 1).
   int num_nodes = 1;
-  PrecisionInput precision;
-  std::vector<std::shared_ptr<Callback>> callbacks;
-  std::vector<std::shared_ptr<Logger>> loggers;
+  PrecisionInput precision{};
+  std::vector<std::shared_ptr<Callback>> callbacks{};
+  std::vector<std::shared_ptr<Logger>> loggers{};
 };
 
 }  // namespace fabric

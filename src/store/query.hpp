@@ -35,8 +35,8 @@ class QueryError : public std::runtime_error {
 
 /// SQL text with its bound values.
 struct SqlFragment {
-  std::string sql;
-  std::vector<SqlValue> values;
+  std::string sql{};
+  std::vector<SqlValue> values{};
 };
 
 /// A column reference, as used by --where, --order-by and --columns: "status", "params.x.y",

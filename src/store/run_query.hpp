@@ -11,13 +11,13 @@ namespace fabric::store {
 
 struct RunQuery {
   std::string where, order_by;
-  std::vector<std::string> columns;  // empty: id, name, status, created_at, duration + referenced
+  std::vector<std::string> columns{};  // empty: id, name, status, created_at, duration + referenced
   int64_t limit = 50;
 };
 
 struct QueryResult {
-  std::vector<std::string> headers;
-  std::vector<std::vector<SqlValue>> rows;
+  std::vector<std::string> headers{};
+  std::vector<std::vector<SqlValue>> rows{};
 };
 
 /// Throws QueryError for a malformed expression or an unknown column.

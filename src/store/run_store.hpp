@@ -28,16 +28,16 @@ bool process_gone(int64_t pid);
 struct NewRun {
   std::string name, experiment;
   std::string recipe_path, recipe_text, resolved;
-  std::vector<std::string> overrides;
-  std::vector<std::pair<std::string, std::string>> params;  // flattened resolved recipe
+  std::vector<std::string> overrides{};
+  std::vector<std::pair<std::string, std::string>> params{};  // flattened resolved recipe
   std::map<std::string, std::string> tags, env;
   int64_t seed = 0;
   int64_t world_size = 1;
-  std::string git_commit;
-  std::optional<bool> git_dirty;
-  std::string runs_root;  // the run's folder is <runs_root>/<name>-<id>
-  std::string parent;     // the run this one reruns, or its sweep
-  std::string note;
+  std::string git_commit{};
+  std::optional<bool> git_dirty{};
+  std::string runs_root{};  // the run's folder is <runs_root>/<name>-<id>
+  std::string parent{};     // the run this one reruns, or its sweep
+  std::string note{};
 };
 
 struct RunRecord {
@@ -50,7 +50,7 @@ struct RunRecord {
 };
 
 struct MetricPoint {
-  std::string key;
+  std::string key{};
   int64_t step = 0;
   int64_t epoch = 0;
   double value = 0;
@@ -58,7 +58,7 @@ struct MetricPoint {
 };
 
 struct MetricSummary {
-  std::string key;
+  std::string key{};
   double last = 0, min = 0, max = 0;
   int64_t last_step = 0, min_step = 0, max_step = 0, count = 0;
 };

@@ -14,15 +14,15 @@
 namespace fabric::sweep {
 
 struct SweepRequest {
-  std::string recipe;
-  std::vector<std::string> args;  // overrides and multirun forms (a=1,2  a=range(3) ...)
-  std::string store;              // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
-  std::string resume;             // a sweep id, prefix or "last"
-  std::string name;
+  std::string recipe{};
+  std::vector<std::string> args{};  // overrides and multirun forms (a=1,2  a=range(3) ...)
+  std::string store{};              // "" : FABRIC_EXP_STORE or runs/fabric-exp.db
+  std::string resume{};             // a sweep id, prefix or "last"
+  std::string name{};
   std::optional<int64_t> parallel, max_trials;
-  std::string launcher;  // overrides [sweep] launcher
-  bool dry_run = false;  // print the trials a grid or random sweep would run, run nothing
-  bool submit = false;   // slurm: sbatch the job array
+  std::string launcher{};  // overrides [sweep] launcher
+  bool dry_run = false;    // print the trials a grid or random sweep would run, run nothing
+  bool submit = false;     // slurm: sbatch the job array
 };
 
 /// 0: the sweep finished with at least one finished trial; 1: every trial failed;

@@ -11,9 +11,9 @@
 namespace fabric::sweep {
 
 struct ParameterEffect {
-  std::string path;
+  std::string path{};
   double importance = 0;  // eta squared in [0, 1]
-  std::string effect;     // "higher is better (Spearman +0.91)", "best: \"adam\" (mean 0.91)"
+  std::string effect{};   // "higher is better (Spearman +0.91)", "best: \"adam\" (mean 0.91)"
 };
 
 /// Sorted by importance, highest first. `minimize`: lower objective is better.

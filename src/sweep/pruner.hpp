@@ -21,11 +21,11 @@ struct PrunerConfig {
 
 struct PruneDecision {
   bool prune = false;
-  int64_t report = 0;           // 1-based number of the validation decided on
-  std::optional<int64_t> rung;  // asha
-  double value = 0;             // the trial's value compared
-  double threshold = 0;         // the median, or the rung's cut-off
-  std::string reason;           // for the run record and the log
+  int64_t report = 0;             // 1-based number of the validation decided on
+  std::optional<int64_t> rung{};  // asha
+  double value = 0;               // the trial's value compared
+  double threshold = 0;           // the median, or the rung's cut-off
+  std::string reason{};           // for the run record and the log
 };
 
 /// Optuna's MedianPruner: at report k (after `warmup` reports, once `startup_trials` trials

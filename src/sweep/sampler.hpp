@@ -18,7 +18,7 @@ using Point = std::vector<std::string>;
 
 /// A trial that ended with a value: finished, or pruned (ranked below every finished one).
 struct Observation {
-  Point point;
+  Point point{};
   double value = 0;
   bool pruned = false;
 };

@@ -15,10 +15,10 @@ namespace fabric::sweep {
 
 struct SweepSettings {
   std::string method, objective, direction, summary, pruner, launcher;
-  std::optional<int64_t> max_trials;
+  std::optional<int64_t> max_trials{};
   int64_t parallel = 1, seed = 0, startup_trials = 10;
-  PrunerConfig pruning;
-  exp::SearchSpace space;
+  PrunerConfig pruning{};
+  exp::SearchSpace space{};
 
   bool minimize() const { return direction == "minimize"; }
   SamplerConfig sampler() const;

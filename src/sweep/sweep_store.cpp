@@ -66,7 +66,7 @@ SqlValue text_or_null(const std::string& s) {
 }  // namespace
 
 std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool minimize) {
-  std::stable_sort(trials.begin(), trials.end(), [&](const auto& a, const auto& b) {
+  std::stable_sort(trials.begin(), trials.end(), [&](const TrialRecord& a, const TrialRecord& b) {
     const bool fa = a.status == "finished" && a.value, fb = b.status == "finished" && b.value;
     if (fa != fb) return fa;
     if (!fa) return a.number < b.number;

@@ -16,9 +16,9 @@ namespace fabric::sweep {
 
 struct SweepRecord {
   std::string id, name, experiment, status, method, objective, direction, summary;
-  std::string spec;  // the [sweep] table as TOML
+  std::string spec{};  // the [sweep] table as TOML
   std::string recipe_path, recipe_text;
-  std::string base_recipe;  // TOML each trial runs before its parameters
+  std::string base_recipe{};  // TOML each trial runs before its parameters
   std::string sweep_dir, host;
   int64_t seed = 0, max_trials = 0, parallel = 1, pid = 0;
   double created_at = 0, ended_at = 0, heartbeat_at = 0;
@@ -28,7 +28,7 @@ struct SweepRecord {
 struct TrialRecord {
   int64_t number = 0;
   std::string run_id, status, params, error;  // params: TOML, "optimizer.lr" = 0.001
-  std::optional<double> value;
+  std::optional<double> value{};
   std::optional<int64_t> pruned_report, pruned_rung;
   std::optional<double> pruned_value, pruned_threshold;
   double started_at = 0, ended_at = 0;
@@ -46,7 +46,7 @@ std::vector<Observation> observations(const exp::SearchSpace& space,
 /// Why a trial was pruned (recorded with it).
 struct PruneRecord {
   int64_t report = 0;
-  std::optional<int64_t> rung;
+  std::optional<int64_t> rung{};
   double value = 0, threshold = 0;
 };
 

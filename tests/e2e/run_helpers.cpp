@@ -1,5 +1,7 @@
 #include "e2e/run_helpers.hpp"
 
+#include <fstream>
+
 namespace e2e {
 
 std::string binary() {
@@ -19,6 +21,20 @@ std::string q(const std::string& s) {
 test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args) {
   return test_support::run_command("cd " + q(dir.str()) + " && FABRIC_EXP_STORE=" +
                                    q(dir.str("store.db")) + " " + q(binary()) + " " + args);
+}
+
+int signal_when(const test_support::TempDir& dir, const std::string& args,
+                const std::string& pattern, double delay, int sig) {
+  std::ofstream(dir.str("signal.sh"))
+      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
+      << q(binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
+      << "for i in $(seq 1 3000); do\n"
+      << "  grep -Eq " << q(pattern) << " out.txt 2>/dev/null && break; sleep 0.01\n"
+      << "done\n"
+      << "sleep " << delay << "\nkill -" << sig << " $pid\nwait $pid\necho \"exit=$?\"\n";
+  auto r = test_support::run_command("bash " + q(dir.str("signal.sh")));
+  auto pos = r.output.rfind("exit=");
+  return pos == std::string::npos ? -1 : std::stoi(r.output.substr(pos + 5));
 }
 
 std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,

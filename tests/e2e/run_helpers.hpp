@@ -20,6 +20,11 @@ std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
 std::string query_one(const test_support::TempDir& dir, const std::string& sql);
 /// Shell-quotes.
 std::string q(const std::string& s);
+/// Starts `fabric-exp <args>` in the background (its output in `dir`/out.txt), waits until a
+/// line of that output matches the extended regex `pattern` (30 s at most), `delay` seconds more,
+/// then sends `sig`; returns the exit status the shell saw (-1 when it could not tell).
+int signal_when(const test_support::TempDir& dir, const std::string& args,
+                const std::string& pattern, double delay, int sig);
 inline bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }

@@ -55,7 +55,7 @@ std::vector<ReadmeCommand> readme_commands() {
     }
     if (!in_block) continue;
     if (continued) {
-      out.back().line += " " + without_comment(line.substr(line.find_first_not_of(' ')));
+      out.back().line.append(" ").append(without_comment(line.substr(line.find_first_not_of(' '))));
       continued = !out.back().line.empty() && out.back().line.back() == '\\';
       if (continued) out.back().line.pop_back();
       continue;

@@ -81,16 +81,7 @@ const std::string kLongRun =
 
 /// Starts a run, waits until it has logged some steps, sends `sig`, and returns its exit code.
 int interrupt_run(const TempDir& dir, const std::string& args, int sig) {
-  std::ofstream(dir.str("interrupt.sh"))
-      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
-      << q(e2e::binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
-      << "for i in $(seq 1 200); do\n"
-      << "  grep -q '^run ' out.txt 2>/dev/null && break; sleep 0.02\n"
-      << "done\n"
-      << "sleep 0.8\nkill -" << sig << " $pid\nwait $pid\necho \"exit=$?\"\n";
-  auto r = test_support::run_command("bash " + q(dir.str("interrupt.sh")));
-  auto pos = r.output.rfind("exit=");
-  return pos == std::string::npos ? -1 : std::stoi(r.output.substr(pos + 5));
+  return e2e::signal_when(dir, args, "^run ", 0.8, sig);
 }
 }  // namespace
 
@@ -140,23 +131,6 @@ TEST_CASE("an interrupted and resumed run ends exactly like an uninterrupted one
 }
 
 namespace {
-/// Starts a run, waits until its output has `line_prefix` at the start of a line (a validation
-/// line, printed just before the epoch-end checkpoint), waits `delay` seconds more, and kills it
-/// with SIGKILL: no handler runs, nothing is flushed. Returns the exit code (137).
-int kill9_after(const TempDir& dir, const std::string& args, const std::string& line_prefix,
-                double delay) {
-  std::ofstream(dir.str("kill9.sh"))
-      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
-      << q(e2e::binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
-      << "for i in $(seq 1 3000); do\n"
-      << "  grep -q " << q("^" + line_prefix) << " out.txt 2>/dev/null && break; sleep 0.01\n"
-      << "done\n"
-      << "sleep " << delay << "\nkill -9 $pid\nwait $pid\necho \"exit=$?\"\n";
-  auto r = test_support::run_command("bash " + q(dir.str("kill9.sh")));
-  auto pos = r.output.rfind("exit=");
-  return pos == std::string::npos ? -1 : std::stoi(r.output.substr(pos + 5));
-}
-
 /// Rows of (key, step, value) that differ between two runs, and whether both have the same rows.
 void require_same_metrics(const TempDir& dir, const std::string& a, const std::string& b) {
   auto differing = query(dir,
@@ -189,7 +163,9 @@ TEST_CASE("after kill -9 at any point, --resume ends bit-identical to an uninter
   for (const auto& [epoch, delay] :
        std::vector<std::pair<int, double>>{{0, 0.0}, {0, 0.15}, {2, 0.05}}) {
     INFO("killed after epoch " << epoch << " + " << delay << " s");
-    REQUIRE(kill9_after(dir, args, "epoch " + std::to_string(epoch) + " step", delay) == 137);
+    // SIGKILL: no handler runs, nothing is flushed.
+    REQUIRE(e2e::signal_when(dir, args, "^epoch " + std::to_string(epoch) + " step", delay,
+                             SIGKILL) == 137);
     const std::string killed = query_one(
         dir, "SELECT id FROM runs WHERE id != " + q(full_id) + " ORDER BY created_at DESC LIMIT 1");
     REQUIRE_FALSE(killed.empty());

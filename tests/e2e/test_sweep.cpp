@@ -343,15 +343,13 @@ TEST_CASE("Ctrl-C right after trials start: they are re-queued, and the resume r
   TempDir dir;
   // SIGINT to the controller a moment after it starts its first trials, before they have
   // loaded LibTorch and installed their own handlers.
-  std::ofstream(dir.str("stop.sh"))
-      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
-      << q(e2e::binary()) << " sweep " << q(e2e::recipe("quickstart.toml"))
-      << " optimizer.lr=1e-3,2e-3,3e-3 run.max_epochs=1 --parallel 2 > sweep.log 2>&1 &\npid=$!\n"
-      << "for i in $(seq 1 500); do grep -q 'trial 1 starts' sweep.log && break; sleep 0.01; done\n"
-      << "sleep 0.05\nkill -INT $pid\nwait $pid\necho \"exit=$?\"\n";
-  auto stopped = test_support::run_command("bash " + q(dir.str("stop.sh")));
-  INFO(stopped.output << test_support::read_file(dir.str("sweep.log")));
-  CHECK(contains(stopped.output, "exit=130"));
+  const int stopped =
+      e2e::signal_when(dir,
+                       "sweep " + q(e2e::recipe("quickstart.toml")) +
+                           " optimizer.lr=1e-3,2e-3,3e-3 run.max_epochs=1 --parallel 2",
+                       "trial 1 starts", 0.05, SIGINT);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  CHECK(stopped == 130);
   CHECK(query_one(dir, "SELECT status FROM sweeps") == "stopped");
   CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'failed'") == "0");
 

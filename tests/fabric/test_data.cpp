@@ -114,7 +114,10 @@ for epoch in (0, 1):
         23,
         SamplerSpec{.shuffle = true, .distributed = true, .num_replicas = 3, .rank = 1, .seed = 42},
         epoch);
-    for (size_t i = 0; i < idx.size(); ++i) expected += (i ? "," : "") + std::to_string(idx[i]);
+    for (size_t i = 0; i < idx.size(); ++i) {
+      if (i) expected += ',';
+      expected += std::to_string(idx[i]);
+    }
     expected += "\n";
   }
   CHECK(r.output == expected);

@@ -75,7 +75,7 @@ TEST_CASE("call runs the hook on callbacks that have it, with arguments", "[fabr
   auto b = std::make_shared<fabric::Callback>();
   std::vector<std::string> order;
   a->on("on_train_epoch_end", [&](const fabric::HookArgs& args) {
-    order.push_back("a" + std::to_string(args.get<int>("epoch")));
+    order.push_back(std::string("a").append(std::to_string(args.get<int>("epoch"))));
   });
   b->on("on_train_epoch_end", [&](const fabric::HookArgs& args) { order.push_back("b"); });
   b->on("on_train_start", [&](const fabric::HookArgs&) { order.push_back("start"); });

@@ -8,15 +8,15 @@
 namespace fabric::exp {
 
 struct SourcePos {
-  std::string file;  // path as given, or "override 'a.b=1'" for a command-line override
-  int line = 0;      // 1-based; 0 when unknown
+  std::string file{};  // path as given, or "override 'a.b=1'" for a command-line override
+  int line = 0;        // 1-based; 0 when unknown
   int column = 0;
 };
 
 struct Diagnostic {
-  SourcePos pos;
-  std::string message;
-  std::vector<std::string> notes;
+  SourcePos pos{};
+  std::string message{};
+  std::vector<std::string> notes{};
 };
 
 /// Renders one diagnostic; the source line is read from pos.file when it is a readable file.

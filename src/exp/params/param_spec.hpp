@@ -38,7 +38,7 @@ std::string type_name(ParamType type);
 /// A rule on a value, written once: a predicate, a phrase for messages and docs ("> 0"), and the
 /// JSON Schema keywords it adds.
 struct Check {
-  std::string phrase;
+  std::string phrase{};
   std::function<bool(double)> ok;
   std::function<void(toml::table&)> schema;
 };
@@ -48,16 +48,16 @@ Check lt(double bound);
 Check le(double bound);
 
 struct ParamInfo {
-  std::string name;
-  std::string doc;
+  std::string name{};
+  std::string doc{};
   ParamType type = ParamType::String;
-  std::vector<std::string> aliases;
-  std::vector<Check> checks;         // on numbers, or on each element of a numeric list
-  std::vector<std::string> choices;  // allowed strings
+  std::vector<std::string> aliases{};
+  std::vector<Check> checks{};         // on numbers, or on each element of a numeric list
+  std::vector<std::string> choices{};  // allowed strings
   bool required = false;
   bool is_path = false;   // a file that must exist (relative to the recipe's folder)
   bool nonempty = false;  // lists
-  std::shared_ptr<toml::node> default_value;  // null: no default (optional or required)
+  std::shared_ptr<toml::node> default_value{};  // null: no default (optional or required)
 };
 
 /// The type-erased part of a spec: what validation, docs and the schema need.
@@ -128,8 +128,8 @@ std::shared_ptr<toml::node> to_node(const T& v) {
 
 /// A value that may be an integer or a string (`devices = 2` or `devices = "0,1"`).
 struct IntOrString {
-  std::optional<int64_t> integer;
-  std::string text;
+  std::optional<int64_t> integer{};
+  std::string text{};
 };
 
 template <class Config>
@@ -144,7 +144,7 @@ class ParamSpec : public SpecBase {
     ParamInfo p;
     p.name = std::move(name);
     p.doc = std::move(doc);
-    const Config defaults{};
+    static const Config defaults{};  // once per Config (and no false maybe-uninitialized)
     if constexpr (std::is_same_v<T, IntOrString>) {
       p.type = ParamType::IntOrString;
       const IntOrString& d = defaults.*member;

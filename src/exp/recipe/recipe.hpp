@@ -19,9 +19,9 @@ namespace fabric::exp {
 struct Override {
   enum class Op { Set, Add, AddOrSet, Remove };
   Op op = Op::Set;
-  std::vector<std::string> path;
-  std::string text;    // the argument as given
-  toml::table holder;  // holds the parsed value under "v"
+  std::vector<std::string> path{};
+  std::string text{};    // the argument as given
+  toml::table holder{};  // holds the parsed value under "v"
   const toml::node* value() const { return holder.get("v"); }
 };
 
@@ -38,10 +38,10 @@ void set_machine_info(MachineInfo info);
 const MachineInfo& machine_info();
 
 struct Recipe {
-  std::string path;                    // the recipe file as given
-  std::string text;                    // its verbatim text
-  std::vector<std::string> overrides;  // as given
-  toml::table table;                   // merged and overridden, without `extends`
+  std::string path{};                    // the recipe file as given
+  std::string text{};                    // its verbatim text
+  std::vector<std::string> overrides{};  // as given
+  toml::table table{};                   // merged and overridden, without `extends`
 };
 
 /// Loads, merges, overrides and validates. Throws RecipeError with every diagnostic.

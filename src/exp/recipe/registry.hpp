@@ -17,8 +17,8 @@ enum class TableShape {
 };
 
 struct TableInfo {
-  std::string name;
-  std::string summary;
+  std::string name{};
+  std::string summary{};
   TableShape shape = TableShape::Fixed;
   bool required = false;
   const SpecBase* spec = nullptr;  // Fixed tables only
@@ -28,8 +28,8 @@ struct TableInfo {
 };
 
 struct ComponentEntry {
-  std::string table;  // "optimizer"
-  std::string kind;   // "adamw"
+  std::string table{};  // "optimizer"
+  std::string kind{};   // "adamw"
   const SpecBase* spec = nullptr;
 };
 

@@ -23,12 +23,12 @@ namespace fabric::exp {
 
 struct Dimension {
   enum class Kind { Choice, Uniform, IntUniform };
-  std::string path;  // a recipe key: "optimizer.lr"
+  std::string path{};  // a recipe key: "optimizer.lr"
   Kind kind = Kind::Choice;
   bool log = false;
-  double low = 0, high = 0;         // Uniform and IntUniform (inclusive)
-  std::vector<std::string> values;  // Choice: each value as TOML text (exp::value_text)
-  SourcePos pos;                    // where it was declared
+  double low = 0, high = 0;           // Uniform and IntUniform (inclusive)
+  std::vector<std::string> values{};  // Choice: each value as TOML text (exp::value_text)
+  SourcePos pos{};                    // where it was declared
 
   /// Whether a grid can enumerate it (choices and linear integer ranges).
   bool discrete() const { return kind == Kind::Choice || (kind == Kind::IntUniform && !log); }

@@ -9,11 +9,11 @@
 namespace fabric::exp {
 
 struct RunConfig {
-  std::string name;
+  std::string name{};
   std::string experiment = "default";
-  std::optional<int64_t> seed;
-  std::optional<int64_t> max_epochs;
-  std::optional<int64_t> max_steps;
+  std::optional<int64_t> seed{};
+  std::optional<int64_t> max_epochs{};
+  std::optional<int64_t> max_steps{};
   int64_t val_every_n_epochs = 1;
   int64_t val_every_n_steps = 0;
   int64_t accumulate_grad_batches = 1;
@@ -40,10 +40,10 @@ const ParamSpec<FabricConfig>& fabric_spec();
 /// (exp/recipe/search_space.hpp); `fabric-exp run` ignores the table.
 struct SweepConfig {
   std::string method = "grid";
-  std::optional<std::string> objective;
-  std::optional<std::string> direction;
+  std::optional<std::string> objective{};
+  std::optional<std::string> direction{};
   std::string summary = "last";
-  std::optional<int64_t> max_trials;
+  std::optional<int64_t> max_trials{};
   int64_t parallel = 1;
   int64_t seed = 0;
   int64_t startup_trials = 10;

@@ -100,7 +100,7 @@ class StateValue {
 };
 
 struct StateEntry {
-  std::string key;
+  std::string key{};
   StateValue value;
 };
 

@@ -14,7 +14,7 @@ struct ZipCheck {
     NotZip,   // no zip archive at all (too short, no directory at its end)
     Damaged,  // a zip archive whose bytes changed or are cut: `problem` says where
   } verdict = Verdict::Sound;
-  std::string problem;  // for a message that names the file
+  std::string problem{};  // for a message that names the file
   bool sound() const { return verdict == Verdict::Sound; }
 };
 

@@ -63,10 +63,10 @@ class DataLoader {
 
  private:
   struct Config {
-    Dataset dataset;
-    DataLoaderOptions options;
-    data::SamplerSpec sampler;
-    std::optional<c10::Device> device;
+    Dataset dataset{};
+    DataLoaderOptions options{};
+    data::SamplerSpec sampler{};
+    std::optional<c10::Device> device{};
     int64_t next_epoch = 0;
     const void* origin = nullptr;  // the user's loader this one was set up from
   };
@@ -207,7 +207,7 @@ class DataLoader {
   }
   /// Iterates a started epoch: for (auto& b : loader.iterate(e)) ...
   struct Range {
-    std::shared_ptr<Epoch> epoch;
+    std::shared_ptr<Epoch> epoch{};
     iterator begin() { return iterator(epoch); }
     iterator end() { return iterator(); }
   };

@@ -13,11 +13,11 @@
 namespace fabric {
 
 struct CSVLoggerOptions {
-  std::string root_dir;
+  std::string root_dir{};
   std::string name = "lightning_logs";
   /// Unset: the next free version_N; an int: version_<int>; a string: that folder name.
-  std::variant<std::monostate, int, std::string> version;
-  std::string prefix;
+  std::variant<std::monostate, int, std::string> version{};
+  std::string prefix{};
   int64_t flush_logs_every_n_steps = 100;
 };
 

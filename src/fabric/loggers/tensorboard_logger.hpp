@@ -12,11 +12,11 @@
 namespace fabric {
 
 struct TensorBoardLoggerOptions {
-  std::string root_dir;
+  std::string root_dir{};
   std::string name = "lightning_logs";
-  std::variant<std::monostate, int, std::string> version;
-  std::string prefix;
-  std::string sub_dir;
+  std::variant<std::monostate, int, std::string> version{};
+  std::string prefix{};
+  std::string sub_dir{};
   /// Flush after this many records (and on save/finalize).
   int max_queue = 10;
 };

@@ -39,7 +39,7 @@ namespace detail {
 /// One bucket's float step counters for the fused kernels, reused across steps; `expected` is the
 /// integer step each was last set to, so a loaded state_dict is noticed without a device sync.
 struct StepCounters {
-  std::unordered_map<const void*, std::pair<at::Tensor, int64_t>> by_param;
+  std::unordered_map<const void*, std::pair<at::Tensor, int64_t>> by_param{};
 };
 }  // namespace detail
 

@@ -49,7 +49,7 @@ class GradScaler : public Stateful {
   enum class Stage { Ready, Unscaled, Stepped };
   struct PerOptimizer {
     Stage stage = Stage::Ready;
-    at::Tensor found_inf;
+    at::Tensor found_inf{};
   };
   void lazy_init(const c10::Device& device);
 

@@ -71,9 +71,9 @@ class FabricBackwardScope {
 
 /// The type-erased state of a set-up model, shared by the copies of its FabricModule.
 struct ModuleSetup {
-  ModuleRef ref;
-  std::shared_ptr<const Precision> precision;
-  std::shared_ptr<StrategyModuleState> strategy_state;
+  ModuleRef ref{};
+  std::shared_ptr<const Precision> precision{};
+  std::shared_ptr<StrategyModuleState> strategy_state{};
   c10::Device device = c10::Device(c10::kCPU);
 
   at::Tensor convert_input(const at::Tensor& t) const { return precision->convert_input(t); }

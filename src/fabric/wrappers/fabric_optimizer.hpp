@@ -16,8 +16,8 @@ namespace fabric {
 
 namespace detail {
 struct OptimizerSetup {
-  std::shared_ptr<torch::optim::Optimizer> optimizer;  // non-owning when set up from a reference
-  std::shared_ptr<const Precision> precision;
+  std::shared_ptr<torch::optim::Optimizer> optimizer{};  // non-owning when set up from a reference
+  std::shared_ptr<const Precision> precision{};
   std::function<void(torch::optim::Optimizer&)> on_after_step;
 };
 

@@ -38,7 +38,7 @@ ParamSpec<Config> add_loader_params(ParamSpec<Config> spec) {
 
 /// The IDX image datasets (MNIST, Fashion-MNIST): one declaration, each kind with its root.
 struct IdxImagesConfig : LoaderParams {
-  std::string root;
+  std::string root{};
   bool normalize = true;
   int64_t random_crop = 0;
   bool flip = false;
