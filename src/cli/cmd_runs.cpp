@@ -83,10 +83,6 @@ int list_runs(const RunsArgs& a) {
   return 0;
 }
 
-std::string json_number(double v) {
-  return std::isfinite(v) ? fmt::format("{}", v) : "null";
-}
-
 /// `show --format json`: one object with everything the table shows, numbers as numbers,
 /// times as seconds since the epoch.
 void print_run_json(store::RunStore& s, const store::RunRecord& r) {
@@ -104,10 +100,10 @@ void print_run_json(store::RunStore& s, const store::RunRecord& r) {
   field("error", json_string(r.error));
   field("note", json_string(r.note));
   field("parent", r.parent.empty() ? "null" : json_string(r.parent));
-  field("created_at", json_number(r.created_at));
-  field("started_at", json_number(r.started_at));
-  field("ended_at", r.ended_at > 0 ? json_number(r.ended_at) : "null");
-  field("duration_s", r.ended_at > 0 ? json_number(r.ended_at - r.started_at) : "null");
+  field("created_at", json_value(r.created_at));
+  field("started_at", json_value(r.started_at));
+  field("ended_at", r.ended_at > 0 ? json_value(r.ended_at) : "null");
+  field("duration_s", r.ended_at > 0 ? json_value(r.ended_at - r.started_at) : "null");
   field("seed", std::to_string(r.seed));
   field("world_size", std::to_string(r.world_size));
   field("host", json_string(r.host));
@@ -129,8 +125,8 @@ void print_run_json(store::RunStore& s, const store::RunRecord& r) {
   std::string metrics = "{";
   for (const auto& m : s.summaries(r.id)) {
     metrics += (metrics.size() > 1 ? ",\n    " : "\n    ") + json_string(m.key) +
-               ": {\"last\": " + json_number(m.last) + ", \"min\": " + json_number(m.min) +
-               ", \"max\": " + json_number(m.max) +
+               ": {\"last\": " + json_value(m.last) + ", \"min\": " + json_value(m.min) +
+               ", \"max\": " + json_value(m.max) +
                ", \"last_step\": " + std::to_string(m.last_step) +
                ", \"count\": " + std::to_string(m.count) + "}";
   }

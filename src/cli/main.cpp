@@ -3,7 +3,6 @@
 // `sweep trial`) are handed, with the same arguments, to fabric-exp-train beside it.
 #include <unistd.h>
 
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -37,8 +36,6 @@ int exec_trainer(char** argv) {
 
 int main(int argc, char** argv) {
   if (trains(argc, argv)) return exec_trainer(argv);
-  // Output errors never stop a command: `fabric-exp runs | head` loses output, nothing else.
-  std::signal(SIGPIPE, SIG_IGN);
   using namespace fabric::cli;
   return run_cli(
       argc, argv,

@@ -3,6 +3,7 @@
 // 2 recipe or usage error).
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <system_error>
@@ -67,6 +68,8 @@ int run_selected(CLI::App& app) {
 
 int run_cli(int argc, char** argv, const std::function<void(CLI::App&)>& add_commands,
             const std::function<exp::MachineInfo()>& machine) {
+  // Output errors never stop a command: `fabric-exp run ... | head` loses output, not the run.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"fabric-exp: recipes compiled into training loops on the Fabric library"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("fabric-exp ") + kVersion);

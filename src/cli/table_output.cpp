@@ -29,6 +29,8 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+}  // namespace
+
 std::string json_value(const store::SqlValue& value) {
   if (std::holds_alternative<std::monostate>(value)) return "null";
   if (auto* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
@@ -43,8 +45,6 @@ std::string json_value(const store::SqlValue& value) {
   }
   return store::json_string(std::get<std::string>(value));
 }
-
-}  // namespace
 
 void print_table(std::ostream& out, const ResultTable& t, const std::string& format) {
   if (format == "csv") {

@@ -17,5 +17,8 @@ struct ResultTable {
 /// "table", "csv" or "json"; throws std::invalid_argument otherwise.
 void print_table(std::ostream& out, const ResultTable& table, const std::string& format);
 std::string format_value(const store::SqlValue& value);
+/// A value as JSON: numbers as the shortest text that reads back the same, null for NULL and
+/// non-finite numbers, strings escaped.
+std::string json_value(const store::SqlValue& value);
 
 }  // namespace fabric::cli

@@ -1,6 +1,5 @@
 // fabric-exp-train: every command of fabric-exp, with LibTorch. fabric-exp hands it the commands
 // that train; it also runs the others, so it can be used alone.
-#include <csignal>
 
 #include "cli/commands.hpp"
 #include "exp/recipe/recipe.hpp"
@@ -9,8 +8,6 @@
 
 int main(int argc, char** argv) {
   fabric::keep_large_blocks_in_heap();
-  // Output errors never stop a run: `fabric-exp run ... | head` loses output, not the run.
-  std::signal(SIGPIPE, SIG_IGN);
   using namespace fabric::cli;
   return run_cli(
       argc, argv,

@@ -54,7 +54,8 @@ std::string checkpoint_problem(const std::string& path, const std::vector<store:
   if (const ZipCheck zip = check_zip(bytes); !zip.sound()) return zip.problem;
   const std::string absolute = fs::absolute(path).string();
   for (const auto& a : known) {
-    if (a.path == absolute && !a.sha256.empty() && a.sha256 != store::sha256_file(path)) {
+    // The bytes already read: the file is not read a second time to hash it.
+    if (a.path == absolute && !a.sha256.empty() && a.sha256 != store::sha256_hex(bytes)) {
       return "its sha256 is not the one recorded when it was written (" + a.sha256.substr(0, 12) +
              "...): the file changed since";
     }

@@ -1,4 +1,5 @@
 #include "store/query.hpp"
+#include "fabric/utilities/edit_distance.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -67,18 +68,6 @@ const std::map<std::string, std::string>& run_columns() {
 const std::vector<std::string> kAggregates{"last",     "min",      "max",  "last_step",
                                            "min_step", "max_step", "count"};
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 /// `metrics.val/accuracy.maxx`: a last segment that is almost a summary's name is a typo, not
 /// part of the metric's key (which would silently match nothing).
 std::optional<std::string> summary_typo(const std::string& name) {
@@ -91,7 +80,7 @@ std::optional<std::string> summary_typo(const std::string& name) {
   std::string best;
   size_t best_distance = 3;
   for (const auto& a : kAggregates) {
-    const size_t d = edit_distance(lower(tail), a);
+    const size_t d = fabric::edit_distance(lower(tail), a);
     if (d < best_distance) best = a, best_distance = d;
   }
   if (best.empty()) return std::nullopt;

@@ -75,6 +75,13 @@ std::string to_hex(const unsigned char* bytes, size_t n) {
 }
 }  // namespace
 
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  return to_hex(digest, len);
+}
+
 std::string sha256_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw StoreError("cannot read '" + path + "' to hash it");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/sqlite.hpp"
@@ -124,6 +125,8 @@ std::string resolve_id(Database& db, const std::string& table, const std::string
 
 /// sha256 of a file, hex.
 std::string sha256_file(const std::string& path);
+/// sha256 of bytes already in memory, hex.
+std::string sha256_hex(std::string_view bytes);
 /// "abc" -> "\"abc\"" with JSON escapes.
 std::string json_string(const std::string& s);
 

@@ -337,7 +337,7 @@ int run_sweep(const SweepRequest& request) {
   sweep.summary = settings.summary;
   sweep.seed = settings.seed;
   sweep.parallel = settings.parallel;
-  sweep.max_trials = request.max_trials.value_or(settings.max_trials.value_or(0));
+  sweep.max_trials = settings.max_trials.value_or(0);  // --max-trials is in it, as an override
   if (settings.method == "grid") {
     const int64_t size = grid_size(settings.space);
     sweep.max_trials = sweep.max_trials > 0 ? std::min(sweep.max_trials, size) : size;

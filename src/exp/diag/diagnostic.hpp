@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "fabric/utilities/edit_distance.hpp"
+
 namespace fabric::exp {
 
 struct SourcePos {
@@ -36,8 +38,7 @@ class RecipeError : public std::exception {
   std::string text_;
 };
 
-/// Levenshtein distance.
-size_t edit_distance(const std::string& a, const std::string& b);
+using fabric::edit_distance;
 /// The candidates closest to `word` within a threshold that scales with its length, best first.
 std::vector<std::string> suggest(const std::string& word,
                                  const std::vector<std::string>& candidates, size_t max = 3);

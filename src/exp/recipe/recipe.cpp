@@ -258,47 +258,35 @@ toml::node* walk(toml::table& root, const std::vector<std::string>& path, size_t
   return node;
 }
 
+/// The spec that declares the last key of `path`: a fixed table's (`run.seed`), a component
+/// table's by its kind (`optimizer.lr`) or an array element's by its kind (`metrics.0.k`); null
+/// when there is none.
+const SpecBase* spec_declaring(toml::table& root, const std::vector<std::string>& path,
+                               const Registry& registry) {
+  const TableInfo* info = path.size() >= 2 ? registry.table(path[0]) : nullptr;
+  if (!info) return nullptr;
+  const bool element = info->shape == TableShape::ComponentArray;
+  if (path.size() != (element ? 3u : 2u)) return nullptr;
+  if (info->shape == TableShape::Fixed) return info->spec;
+  const toml::node* t = walk(root, path, element ? 2 : 1);
+  return t && t->is_table() ? component_spec(registry, path[0], *t->as_table(), nullptr) : nullptr;
+}
+
 // Whether `path` names a declared parameter (so `a.b=v` may set a key the file leaves at default).
-bool is_declared(const toml::table& root, const std::vector<std::string>& path,
+bool is_declared(toml::table& root, const std::vector<std::string>& path,
                  const Registry& registry) {
   if (path.size() != 2) return false;
-  const TableInfo* t = registry.table(path[0]);
-  if (!t) return false;
-  if (t->shape == TableShape::Fixed) return t->spec->find(path[1]) != nullptr;
-  if (t->shape == TableShape::Component) {
-    auto kind = root[path[0]]["kind"].value<std::string>();
-    const ComponentEntry* e = kind ? registry.find(path[0], *kind) : nullptr;
-    return e && e->spec->find(path[1]);
-  }
-  return false;
+  const SpecBase* spec = spec_declaring(root, path, registry);
+  return spec && spec->find(path[1]);
 }
 
 /// `optimizer.learning_rate` -> `optimizer.lr`: the key of an override path in its canonical
-/// spelling, for a fixed table, a component table or one element of an array of components.
-void canonicalize_path(const toml::table& root, std::vector<std::string>& path,
+/// spelling.
+void canonicalize_path(toml::table& root, std::vector<std::string>& path,
                        const Registry& registry) {
-  if (path.size() < 2) return;
-  const TableInfo* info = registry.table(path[0]);
-  if (!info) return;
-  const SpecBase* spec = nullptr;
-  size_t key = 1;
-  if (info->shape == TableShape::Fixed) {
-    spec = info->spec;
-  } else if (info->shape == TableShape::Component) {
-    if (auto* t = root[path[0]].as_table()) spec = component_spec(registry, path[0], *t, nullptr);
-  } else if (path.size() >= 3) {
-    key = 2;
-    const toml::node* item = nullptr;
-    if (auto* arr = root[path[0]].as_array()) {
-      char* end = nullptr;
-      const long idx = std::strtol(path[1].c_str(), &end, 10);
-      if (*end == '\0' && idx >= 0 && size_t(idx) < arr->size()) item = arr->get(size_t(idx));
-    }
-    if (item && item->is_table())
-      spec = component_spec(registry, path[0], *item->as_table(), nullptr);
+  if (const SpecBase* spec = spec_declaring(root, path, registry)) {
+    if (const ParamInfo* p = spec->find(path.back())) path.back() = p->name;
   }
-  if (!spec || path.size() != key + 1) return;
-  if (const ParamInfo* p = spec->find(path[key])) path[key] = p->name;
 }
 
 void apply_override(toml::table& root, Override& o, const Registry& registry,
@@ -324,15 +312,7 @@ void apply_override(toml::table& root, Override& o, const Registry& registry,
       if (!target && !is_declared(root, o.path, registry)) {
         std::vector<std::string> notes;
         if (o.path.size() == 2) {  // suggest a declared key of that table
-          const SpecBase* spec = nullptr;
-          if (const TableInfo* t = registry.table(o.path[0])) {
-            if (t->shape == TableShape::Fixed) {
-              spec = t->spec;
-            } else if (auto kind = root[o.path[0]]["kind"].value<std::string>()) {
-              if (auto e = registry.find(o.path[0], *kind)) spec = e->spec;
-            }
-          }
-          if (spec) {
+          if (const SpecBase* spec = spec_declaring(root, o.path, registry)) {
             auto s = suggest(o.path[1], spec->names());
             if (!s.empty()) {
               notes.push_back("did you mean '" + o.path[0] + "." + s.front() + "'?");
