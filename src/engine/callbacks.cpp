@@ -8,7 +8,11 @@
 #include <sstream>
 
 #include "engine/loop_state.hpp"
-#include "fabric/error.hpp"
+#include "exp/components/callbacks/checkpoint.hpp"
+#include "exp/components/callbacks/early_stopping.hpp"
+#include "exp/components/callbacks/lr_monitor.hpp"
+#include "exp/components/callbacks/throughput.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric::engine {
 
@@ -37,12 +41,12 @@ std::optional<double> monitored(const LoopState& loop, const std::string& key,
 /// Keeps the top-k checkpoints by a monitored metric, and last.ckpt.
 class CheckpointCallback : public EngineCallback {
  public:
-  explicit CheckpointCallback(const Params& p)
-      : monitor_(p.text("monitor")),
-        mode_(p.text("mode")),
-        top_k_(p.integer("save_top_k")),
-        save_last_(p.flag("save_last")),
-        every_(p.integer("every_n_epochs")) {
+  explicit CheckpointCallback(const exp::components::CheckpointCallbackConfig& c)
+      : monitor_(c.monitor),
+        mode_(c.mode),
+        top_k_(c.save_top_k),
+        save_last_(c.save_last),
+        every_(c.every_n_epochs) {
     on("on_validation_end", [this](const HookArgs& a) { on_validation_end(loop_of(a)); });
     // The engine keeps last.ckpt as the resume point while the run goes; save_last = false
     // drops it once the run has finished.
@@ -102,11 +106,8 @@ class CheckpointCallback : public EngineCallback {
 
 class EarlyStoppingCallback : public EngineCallback {
  public:
-  explicit EarlyStoppingCallback(const Params& p)
-      : monitor_(p.text("monitor")),
-        mode_(p.text("mode")),
-        patience_(p.integer("patience")),
-        min_delta_(p.number("min_delta")) {
+  explicit EarlyStoppingCallback(const exp::components::EarlyStoppingCallbackConfig& c)
+      : monitor_(c.monitor), mode_(c.mode), patience_(c.patience), min_delta_(c.min_delta) {
     on("on_validation_end", [this](const HookArgs& a) {
       LoopState& loop = loop_of(a);
       const double value = *monitored(loop, monitor_, "early_stopping");
@@ -144,7 +145,7 @@ class EarlyStoppingCallback : public EngineCallback {
 
 class LrMonitorCallback : public EngineCallback {
  public:
-  explicit LrMonitorCallback(const Params&) {
+  LrMonitorCallback() {
     on("on_log", [](const HookArgs& a) {
       LoopState& loop = loop_of(a);
       std::map<std::string, double> m;
@@ -158,7 +159,7 @@ class LrMonitorCallback : public EngineCallback {
 /// Samples (and tokens) per second over a sliding window of optimizer steps, all ranks.
 class ThroughputCallback : public EngineCallback {
  public:
-  explicit ThroughputCallback(const Params& p) : window_(size_t(p.integer("window"))) {
+  explicit ThroughputCallback(int64_t window) : window_(size_t(window)) {
     on("on_train_batch_end", [this](const HookArgs& a) {
       LoopState& loop = loop_of(a);
       window_points_.emplace_back(clock::now(), loop.samples_seen);
@@ -187,29 +188,26 @@ class ThroughputCallback : public EngineCallback {
   std::deque<std::pair<clock::time_point, int64_t>> window_points_;
 };
 
-std::map<std::string, CallbackFactory>& factories() {
-  static std::map<std::string, CallbackFactory> f{
-      {"checkpoint", [](const Params& p) { return std::make_shared<CheckpointCallback>(p); }},
-      {"early_stopping",
-       [](const Params& p) { return std::make_shared<EarlyStoppingCallback>(p); }},
-      {"lr_monitor", [](const Params& p) { return std::make_shared<LrMonitorCallback>(p); }},
-      {"throughput", [](const Params& p) { return std::make_shared<ThroughputCallback>(p); }},
-  };
-  return f;
-}
-
 }  // namespace
 
-void register_callback(const std::string& kind, CallbackFactory factory) {
-  factories()[kind] = std::move(factory);
-}
-
-std::shared_ptr<EngineCallback> build_callback(const Params& p) {
-  auto it = factories().find(p.kind());
-  if (it == factories().end()) {
-    throw NotSupportedError("[" + p.where() + "] kind '" + p.kind() + "' has no implementation");
-  }
-  return it->second(p);
+void add_callback_factories(ComponentFactories& f) {
+  using namespace exp::components;
+  f.add<CallbackFamily>(checkpoint_callback_spec(),
+                        [](const CheckpointCallbackConfig& c, const NoContext&) {
+                          return std::make_shared<CheckpointCallback>(c);
+                        });
+  f.add<CallbackFamily>(early_stopping_callback_spec(),
+                        [](const EarlyStoppingCallbackConfig& c, const NoContext&) {
+                          return std::make_shared<EarlyStoppingCallback>(c);
+                        });
+  f.add<CallbackFamily>(lr_monitor_callback_spec(),
+                        [](const LrMonitorCallbackConfig&, const NoContext&) {
+                          return std::make_shared<LrMonitorCallback>();
+                        });
+  f.add<CallbackFamily>(throughput_callback_spec(),
+                        [](const ThroughputCallbackConfig& c, const NoContext&) {
+                          return std::make_shared<ThroughputCallback>(c.window);
+                        });
 }
 
 }  // namespace fabric::engine

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/params.hpp"
+#include "engine/component_factories.hpp"
 #include "fabric/callbacks/callback.hpp"
 
 namespace fabric::engine {
@@ -19,11 +19,14 @@ class EngineCallback : public Callback {
   virtual void load_state(const std::string& text) {}
 };
 
-using CallbackFactory = std::function<std::shared_ptr<EngineCallback>(const Params&)>;
+/// [[callbacks]]
+struct CallbackFamily {
+  static constexpr const char* table = "callbacks";
+  using Product = std::shared_ptr<EngineCallback>;
+  using Context = const NoContext;
+};
 
-/// Adds a callback kind (a user's, declared in the recipe registry as well). Built-ins are
 /// checkpoint, early_stopping, lr_monitor and throughput.
-void register_callback(const std::string& kind, CallbackFactory factory);
-std::shared_ptr<EngineCallback> build_callback(const Params& callback);
+void add_callback_factories(ComponentFactories& factories);
 
 }  // namespace fabric::engine

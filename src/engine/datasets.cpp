@@ -7,8 +7,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "exp/components/data/csv.hpp"
+#include "exp/components/data/fashion_mnist.hpp"
+#include "exp/components/data/mnist.hpp"
+#include "exp/components/data/synthetic.hpp"
+#include "exp/components/data/tensors.hpp"
+#include "exp/components/data/text.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/data/idx.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric::engine {
 
@@ -59,13 +65,13 @@ std::pair<data::TensorDataset, std::optional<data::TensorDataset>> split_off(
           data::TensorDataset(all.data().index_select(0, out), all.target().index_select(0, out))};
 }
 
-DataSplits idx_images(const Params& p) {
-  const std::string root = p.text("root");
+DataSplits idx_images(const exp::components::IdxImagesConfig& c) {
+  const std::string& root = c.root;
   auto train_x = read_images(find_idx(root, "train-images-idx3-ubyte"));
   auto train_y = read_labels(find_idx(root, "train-labels-idx1-ubyte"), train_x.size(0));
   auto test_x = read_images(find_idx(root, "t10k-images-idx3-ubyte"));
   auto test_y = read_labels(find_idx(root, "t10k-labels-idx1-ubyte"), test_x.size(0));
-  if (p.flag("normalize")) {
+  if (c.normalize) {
     // Statistics of the training split only, so that test data never leaks into training.
     auto mean = train_x.mean().item<double>(), stdev = train_x.std().item<double>();
     train_x.sub_(mean).div_(stdev);
@@ -75,16 +81,16 @@ DataSplits idx_images(const Params& p) {
   s.test = data::TensorDataset(test_x, test_y);
   s.info.input_shape = {1, train_x.size(2), train_x.size(3)};
   s.info.classes = train_y.max().item<int64_t>() + 1;
-  s.augment = {p.integer("random_crop"), p.flag("flip")};
+  s.augment = {c.random_crop, c.flip};
   return s;
 }
 
-DataSplits synthetic(const Params& p) {
-  const auto features = p.integers("features");
-  const int64_t classes = p.integer("classes");
-  const bool classify = p.text("task") == "classification";
-  const double noise = p.number("noise");
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(p.integer("seed")));
+DataSplits synthetic(const exp::components::SyntheticDataConfig& c) {
+  const auto& features = c.features;
+  const int64_t classes = c.classes;
+  const bool classify = c.task == "classification";
+  const double noise = c.noise;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(c.seed));
   int64_t width = 1;
   for (auto f : features) width *= f;
   // A fixed random teacher: a linear map for regression, or class centroids for classification.
@@ -102,9 +108,9 @@ DataSplits synthetic(const Params& p) {
     }
     return data::TensorDataset(x.reshape(shape), y);
   };
-  DataSplits s{make(p.integer("samples")), std::nullopt, std::nullopt, {}, {}};
-  if (int64_t t = p.integer("test_samples"); t > 0) s.test = make(t);
-  s.info.task = classify ? "classification" : "regression";
+  DataSplits s{make(c.samples), std::nullopt, std::nullopt, {}, {}};
+  if (c.test_samples > 0) s.test = make(c.test_samples);
+  s.info.task = classify ? Task::Classification : Task::Regression;
   s.info.input_shape = features;
   s.info.classes = classify ? classes : 0;
   return s;
@@ -119,21 +125,21 @@ std::vector<std::string> split_fields(const std::string& line, char delimiter) {
   return out;
 }
 
-DataSplits csv(const Params& p) {
-  const std::string path = p.text("path");
+DataSplits csv(const exp::components::CsvDataConfig& c) {
+  const std::string& path = c.path;
   std::ifstream in(path);
   if (!in) throw FileNotFoundError("[data] path: cannot open '" + path + "'");
-  const std::string delim = p.text("delimiter");
+  const std::string& delim = c.delimiter;
   if (delim.size() != 1) throw ValueError("[data] delimiter: must be one character");
   std::string line;
   std::vector<std::string> names;
   int64_t line_no = 0;
-  if (p.flag("header") && std::getline(in, line)) {
+  if (c.header && std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     names = split_fields(line, delim[0]);
   }
-  const std::string target = p.text("target");
+  const std::string& target = c.target;
   int64_t target_col = -1;
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == target) target_col = int64_t(i);
@@ -183,7 +189,7 @@ DataSplits csv(const Params& p) {
   auto x = at::from_blob(xs.data(), {n, width}, at::kFloat).clone();
   auto y = at::from_blob(ys.data(), {n}, at::kDouble).clone();
   DataSplits s{data::TensorDataset(x, y), std::nullopt, std::nullopt, {}, {}};
-  if (p.text("task") == "classification") {
+  if (c.task == "classification") {
     auto labels = y.to(at::kLong);
     if (!labels.to(at::kDouble).eq(y).all().item<bool>() || labels.min().item<int64_t>() < 0) {
       throw ValueError("'" + path + "': classification targets must be integers >= 0");
@@ -192,22 +198,22 @@ DataSplits csv(const Params& p) {
     s.info.classes = labels.max().item<int64_t>() + 1;
   } else {
     s.train = data::TensorDataset(x, y.to(at::kFloat).unsqueeze(1));
-    s.info.task = "regression";
+    s.info.task = Task::Regression;
   }
   s.info.input_shape = {width};
-  auto [train, test] = split_off(s.train, p.number("test_fraction"), 1);
+  auto [train, test] = split_off(s.train, c.test_fraction, 1);
   s.train = train;
   s.test = test;
   return s;
 }
 
-DataSplits text(const Params& p) {
-  const std::string path = p.text("path");
+DataSplits text(const exp::components::TextDataConfig& c) {
+  const std::string& path = c.path;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileNotFoundError("[data] path: cannot open '" + path + "'");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const int64_t context = p.integer("context");
-  const int64_t stride = p.integer("stride") > 0 ? p.integer("stride") : context;
+  const int64_t context = c.context;
+  const int64_t stride = c.stride > 0 ? c.stride : context;
   const int64_t n = int64_t(bytes.size());
   if (n < 2 * (context + 1)) {
     throw ValueError("'" + path + "': " + std::to_string(n) + " bytes is too short for context " +
@@ -215,7 +221,7 @@ DataSplits text(const Params& p) {
   }
   auto all = at::from_blob(bytes.data(), {n}, at::kByte).to(at::kLong);
   // The tail of the file is the test text: windows never straddle the split.
-  const int64_t test_bytes = int64_t(double(n) * p.number("test_fraction"));
+  const int64_t test_bytes = int64_t(double(n) * c.test_fraction);
   auto windows = [&](const at::Tensor& seq) {
     const int64_t count = (seq.size(0) - 1 - context) / stride + 1;
     auto starts = at::arange(count, at::kLong) * stride;
@@ -225,14 +231,14 @@ DataSplits text(const Params& p) {
   };
   DataSplits s{windows(all.slice(0, 0, n - test_bytes)), std::nullopt, std::nullopt, {}, {}};
   if (test_bytes > context + 1) s.test = windows(all.slice(0, n - test_bytes));
-  s.info.task = "language_model";
+  s.info.task = Task::LanguageModel;
   s.info.input_shape = {context};
   s.info.classes = 256;
   return s;
 }
 
-DataSplits tensors(const Params& p) {
-  const std::string path = p.text("path");
+DataSplits tensors(const exp::components::TensorsDataConfig& c) {
+  const std::string& path = c.path;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileNotFoundError("[data] path: cannot open '" + path + "'");
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -251,11 +257,10 @@ DataSplits tensors(const Params& p) {
     }
     throw KeyError("'" + path + "': no tensor under key '" + key + "'");
   };
-  auto x = get(p.text("data_key")), y = get(p.text("target_key"));
+  auto x = get(c.data_key), y = get(c.target_key);
   if (x.size(0) != y.size(0)) {
-    throw ValueError("'" + path + "': '" + p.text("data_key") + "' has " +
-                     std::to_string(x.size(0)) + " samples but '" + p.text("target_key") +
-                     "' has " + std::to_string(y.size(0)));
+    throw ValueError("'" + path + "': '" + c.data_key + "' has " + std::to_string(x.size(0)) +
+                     " samples but '" + c.target_key + "' has " + std::to_string(y.size(0)));
   }
   if (x.is_floating_point()) x = x.to(at::kFloat);
   DataSplits s{data::TensorDataset(x, y), std::nullopt, std::nullopt, {}, {}};
@@ -269,10 +274,10 @@ DataSplits tensors(const Params& p) {
       throw ValueError("'" + path + "': token ids must be >= 0");
     }
     s.train = data::TensorDataset(x, y);
-    s.info.task = "language_model";
+    s.info.task = Task::LanguageModel;
     s.info.classes = std::max(x.max().item<int64_t>(), y.max().item<int64_t>()) + 1;
   } else if (y.is_floating_point()) {
-    s.info.task = "regression";
+    s.info.task = Task::Regression;
     s.train =
         data::TensorDataset(x, y.dim() == 1 ? y.to(at::kFloat).unsqueeze(1) : y.to(at::kFloat));
     s.info.target_width = s.train.target().size(1);
@@ -283,26 +288,42 @@ DataSplits tensors(const Params& p) {
   return s;
 }
 
-}  // namespace
-
-DataSplits load_data(const Params& p) {
-  const std::string kind = p.kind();
-  DataSplits s = [&] {
-    if (kind == "fashion_mnist" || kind == "mnist") return idx_images(p);
-    if (kind == "synthetic") return synthetic(p);
-    if (kind == "csv") return csv(p);
-    if (kind == "text") return text(p);
-    if (kind == "tensors") return tensors(p);
-    throw NotSupportedError("[data] kind '" + kind + "' has no loader yet");
-  }();
-  if (s.info.task == "regression") s.info.target_width = s.train.target().size(1);
-  auto [train, val] = split_off(s.train, p.number("val_fraction"), 0x5eed);
+/// What every kind shares: the validation split held out of training, and how loaders batch.
+DataSplits with_loader(DataSplits s, const exp::components::LoaderParams& loader) {
+  if (s.info.task == Task::Regression) s.info.target_width = s.train.target().size(1);
+  auto [train, val] = split_off(s.train, loader.val_fraction, 0x5eed);
   s.train = train;
   s.val = val;
-  s.batch_size = p.integer("batch_size");
-  s.val_batch_size = p.integer("val_batch_size");
-  s.workers = p.integer("workers");
+  s.batch_size = loader.batch_size;
+  s.val_batch_size = loader.val_batch_size;
+  s.workers = loader.workers;
+  s.on_device = loader.on_device;
   return s;
+}
+
+}  // namespace
+
+void add_data_factories(ComponentFactories& f) {
+  using namespace exp::components;
+  f.add<DataFamily>(fashion_mnist_data_spec(),
+                    [](const FashionMnistDataConfig& c, const NoContext&) {
+                      return with_loader(idx_images(c), c);
+                    });
+  f.add<DataFamily>(mnist_data_spec(), [](const MnistDataConfig& c, const NoContext&) {
+    return with_loader(idx_images(c), c);
+  });
+  f.add<DataFamily>(synthetic_data_spec(), [](const SyntheticDataConfig& c, const NoContext&) {
+    return with_loader(synthetic(c), c);
+  });
+  f.add<DataFamily>(csv_data_spec(), [](const CsvDataConfig& c, const NoContext&) {
+    return with_loader(csv(c), c);
+  });
+  f.add<DataFamily>(text_data_spec(), [](const TextDataConfig& c, const NoContext&) {
+    return with_loader(text(c), c);
+  });
+  f.add<DataFamily>(tensors_data_spec(), [](const TensorsDataConfig& c, const NoContext&) {
+    return with_loader(tensors(c), c);
+  });
 }
 
 bool keep_on_device(DataSplits& splits, const std::string& mode, c10::Device device,

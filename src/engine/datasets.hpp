@@ -1,5 +1,5 @@
 // The [data] components: every split is loaded into memory as (data, target) tensors, so batches
-// are gathered by index in one call (libtorch-notes §6: ~30x faster than per-sample collation).
+// are gathered by index in one call (about 30x faster than LibTorch's per-sample collation).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -7,17 +7,20 @@
 #include <optional>
 #include <string>
 
-#include "engine/params.hpp"
+#include "engine/component_factories.hpp"
 #include "fabric/data/tensor_dataset.hpp"
 
 namespace fabric::engine {
 
+/// What the targets are: class ids, real values, or each position's next token.
+enum class Task { Classification, Regression, LanguageModel };
+
 /// What the model and the loss need to know about the data.
 struct DataInfo {
-  std::string task = "classification";  // classification, regression, language_model
-  std::vector<int64_t> input_shape{};   // one sample, without the batch dimension
-  int64_t classes = 0;                  // classification; vocabulary size for language models
-  int64_t target_width = 1;             // regression outputs
+  Task task = Task::Classification;
+  std::vector<int64_t> input_shape{};  // one sample, without the batch dimension
+  int64_t classes = 0;                 // classification; vocabulary size for language models
+  int64_t target_width = 1;            // regression outputs
 };
 
 struct Augment {
@@ -32,11 +35,18 @@ struct DataSplits {
   DataInfo info{};
   Augment augment{};
   int64_t batch_size = 64, val_batch_size = 256, workers = 0;
+  std::string on_device = "auto";  // see keep_on_device
 };
 
-/// Loads the splits of a resolved [data] table. Throws fabric::Error (FileNotFoundError for
-/// missing files) whose message names the file and what is wrong with it.
-DataSplits load_data(const Params& data);
+/// [data]: every split loaded. Factories throw fabric::Error (FileNotFoundError for missing
+/// files) whose message names the file and what is wrong with it.
+struct DataFamily {
+  static constexpr const char* table = "data";
+  using Product = DataSplits;
+  using Context = const NoContext;
+};
+
+void add_data_factories(ComponentFactories& factories);
 
 /// [data] on_device: moves every split's tensors to `device` so that batches are gathered there,
 /// with no host-to-device copy per step. "always", "never", or "auto": on a CUDA device when the

@@ -3,11 +3,19 @@
 #include <torch/nn.h>
 #include <torch/script.h>
 
+#include <functional>
+#include <map>
 #include <set>
 
+#include "exp/components/models/cnn.hpp"
+#include "exp/components/models/mlp.hpp"
+#include "exp/components/models/resnet.hpp"
+#include "exp/components/models/sequential.hpp"
+#include "exp/components/models/torchscript.hpp"
+#include "exp/components/models/transformer_lm.hpp"
 #include "exp/diag/diagnostic.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric::engine {
 
@@ -46,12 +54,12 @@ class SequentialNet : public NetImpl {
 
 class MlpNet : public NetImpl {
  public:
-  MlpNet(const Params& p, const DataInfo& info, int64_t outputs) {
+  MlpNet(const exp::components::MlpModelConfig& c, const DataInfo& info, int64_t outputs) {
     int64_t in = numel(info.input_shape);
-    const double dropout = p.number("dropout");
-    for (auto width : p.integers("hidden")) {
+    const double dropout = c.dropout;
+    for (auto width : c.hidden) {
       body_->push_back(nn::Linear(in, width));
-      body_->push_back(activation(p.text("activation")));
+      body_->push_back(activation(c.activation));
       if (dropout > 0) body_->push_back(nn::Dropout(dropout));
       in = width;
     }
@@ -74,13 +82,13 @@ std::vector<int64_t> image_shape(const DataInfo& info, const std::string& kind) 
 
 class CnnNet : public NetImpl {
  public:
-  CnnNet(const Params& p, const DataInfo& info, int64_t outputs) {
+  CnnNet(const exp::components::CnnModelConfig& c, const DataInfo& info, int64_t outputs) {
     auto shape = image_shape(info, "cnn");
     int64_t in = shape[0], h = shape[1], w = shape[2];
-    const int64_t k = p.integer("kernel_size");
-    for (auto out : p.integers("channels")) {
+    const int64_t k = c.kernel_size;
+    for (auto out : c.channels) {
       body_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, k).padding(k / 2)));
-      if (p.flag("batch_norm")) body_->push_back(nn::BatchNorm2d(out));
+      if (c.batch_norm) body_->push_back(nn::BatchNorm2d(out));
       body_->push_back(nn::ReLU());
       body_->push_back(nn::MaxPool2d(2));
       in = out, h /= 2, w /= 2;
@@ -89,10 +97,10 @@ class CnnNet : public NetImpl {
                          " inputs");
     }
     body_->push_back(nn::Flatten());
-    body_->push_back(nn::Linear(in * h * w, p.integer("hidden")));
+    body_->push_back(nn::Linear(in * h * w, c.hidden));
     body_->push_back(nn::ReLU());
-    if (p.number("dropout") > 0) body_->push_back(nn::Dropout(p.number("dropout")));
-    body_->push_back(nn::Linear(p.integer("hidden"), outputs));
+    if (c.dropout > 0) body_->push_back(nn::Dropout(c.dropout));
+    body_->push_back(nn::Linear(c.hidden, outputs));
     register_module("body", body_);
   }
   at::Tensor forward(at::Tensor x) override { return body_->forward(x); }
@@ -132,9 +140,9 @@ TORCH_MODULE(BasicBlock);
 /// A small ResNet for 28x28 / 32x32 inputs (He et al.'s CIFAR variant).
 class ResNet : public NetImpl {
  public:
-  ResNet(const Params& p, const DataInfo& info, int64_t outputs) {
+  ResNet(const exp::components::ResnetModelConfig& c, const DataInfo& info, int64_t outputs) {
     auto shape = image_shape(info, "resnet");
-    const auto blocks = p.integers("blocks"), channels = p.integers("channels");
+    const auto &blocks = c.blocks, &channels = c.channels;
     if (blocks.size() != channels.size()) {
       throw ValueError("[model] blocks and channels must have the same length (" +
                        std::to_string(blocks.size()) + " vs " + std::to_string(channels.size()) +
@@ -194,23 +202,24 @@ TORCH_MODULE(DecoderBlock);
 /// GPT-style causal decoder: token + position embeddings, pre-LN blocks, tied output head.
 class TransformerLm : public NetImpl {
  public:
-  TransformerLm(const Params& p, const DataInfo& info) : tied_(p.flag("tied_embeddings")) {
-    const int64_t width = p.integer("width"), heads = p.integer("heads");
-    context_ = p.integer("context");
+  TransformerLm(const exp::components::TransformerLmModelConfig& c, const DataInfo& info)
+      : tied_(c.tied_embeddings) {
+    const int64_t width = c.width, heads = c.heads;
+    context_ = c.context;
     vocab_ = info.classes > 0 ? info.classes : 256;
     if (width % heads != 0) {
       throw ValueError("[model] heads (" + std::to_string(heads) + ") must divide width (" +
                        std::to_string(width) + ")");
     }
-    if (info.task != "language_model") {
+    if (info.task != Task::LanguageModel) {
       throw ValueError("[model] kind 'transformer_lm' needs token data ([data] kind = \"text\")");
     }
     tokens_ = register_module("tokens", nn::Embedding(vocab_, width));
     positions_ = register_module("positions", nn::Embedding(context_, width));
-    drop_ = register_module("drop", nn::Dropout(p.number("dropout")));
-    for (int64_t i = 0; i < p.integer("layers"); ++i) {
-      blocks_.push_back(register_module("block" + std::to_string(i),
-                                        DecoderBlock(width, heads, p.number("dropout"))));
+    drop_ = register_module("drop", nn::Dropout(c.dropout));
+    for (int64_t i = 0; i < c.layers; ++i) {
+      blocks_.push_back(
+          register_module("block" + std::to_string(i), DecoderBlock(width, heads, c.dropout)));
     }
     ln_ = register_module("ln", nn::LayerNorm(nn::LayerNormOptions({width})));
     if (!tied_)
@@ -266,48 +275,6 @@ struct GlobalAvgPoolImpl : nn::Module {
 };
 TORCH_MODULE(GlobalAvgPool);
 
-struct LayerReader {
-  const toml::table& layer;
-  std::string where;
-  std::set<std::string> used{"type"};
-
-  int64_t integer(const std::string& key, std::optional<int64_t> fallback = std::nullopt) {
-    used.insert(key);
-    const toml::node* n = layer.get(key);
-    if (!n) {
-      if (fallback) return *fallback;
-      layer_error(layer, where + " needs '" + key + "'");
-    }
-    auto v = n->value_exact<int64_t>();
-    if (!v || *v < 1) layer_error(*n, where + "." + key + " must be an integer >= 1");
-    return *v;
-  }
-  double number(const std::string& key, double fallback) {
-    used.insert(key);
-    const toml::node* n = layer.get(key);
-    if (!n) return fallback;
-    auto v = n->value<double>();
-    if (!v || *v < 0 || *v >= 1) layer_error(*n, where + "." + key + " must be in [0, 1)");
-    return *v;
-  }
-  void finish() {
-    static const std::vector<std::string> keys{"type", "out", "kernel", "stride", "padding",
-                                               "p",    "num", "dim",    "layers"};
-    for (const auto& [k, v] : layer) {
-      if (!used.count(std::string(k.str()))) {
-        auto close = exp::suggest(std::string(k.str()), keys, 1);
-        layer_error(v, where + ": unknown key '" + std::string(k.str()) + "' for this layer type",
-                    close.empty() ? std::vector<std::string>{}
-                                  : std::vector<std::string>{"did you mean '" + close[0] + "'?"});
-      }
-    }
-  }
-};
-
-const std::vector<std::string> kLayerTypes{"linear",  "conv2d",  "batchnorm", "layernorm",
-                                           "relu",    "gelu",    "dropout",   "maxpool2d",
-                                           "avgpool", "flatten", "embedding", "residual"};
-
 std::vector<int64_t> shape_after(nn::Sequential& body, const std::vector<int64_t>& in_shape,
                                  bool integer_input) {
   torch::NoGradGuard no_grad;
@@ -322,6 +289,110 @@ std::vector<int64_t> shape_after(nn::Sequential& body, const std::vector<int64_t
 }
 
 nn::Sequential build_layers(const toml::node& layers_node, const std::string& where,
+                            std::vector<int64_t> shape, bool integer_input, const DataInfo& info);
+
+/// One layer being added: where it goes, what it gets, and where its errors point.
+struct LayerSite {
+  nn::Sequential& body;
+  const std::vector<int64_t>& shape;  // of one sample reaching the layer
+  bool& integer_input;                // token ids (before an embedding, which clears it)
+  const DataInfo& info;
+  const toml::table& layer;  // as written, for positions
+  std::string at;            // "model.layers[2]"
+  std::string type;
+
+  [[noreturn]] void fail(const std::string& message) const {
+    layer_error(layer, at + " (" + type + ") " + message);
+  }
+  void need_dims(size_t dims, const std::string& what) const {
+    if (shape.size() != dims) {
+      fail("needs " + what + " inputs; it gets samples of shape " + shape_text(shape));
+    }
+  }
+};
+
+using LayerBuilder = std::function<void(const toml::table& layer, LayerSite& site)>;
+
+/// A layer type's builder: its declaration parses the table into the typed config (validation
+/// has checked it).
+template <class Config, class Make>
+std::pair<std::string, LayerBuilder> layer(const exp::ParamSpec<Config>& spec, Make make) {
+  return {spec.kind(), [&spec, make](const toml::table& layer, LayerSite& site) {
+            make(spec.parse(layer), site);
+          }};
+}
+
+template <class Make>
+std::pair<std::string, LayerBuilder> plain(const std::string& type, Make make) {
+  return layer(exp::components::plain_layer_spec(type),
+               [make](const exp::components::PlainLayer&, LayerSite& site) { make(site); });
+}
+
+const std::map<std::string, LayerBuilder>& layer_builders() {
+  using namespace exp::components;
+  static const std::map<std::string, LayerBuilder> builders{
+      layer(linear_layer_spec(),
+            [](const LinearLayer& c, LayerSite& site) {
+              if (site.shape.empty()) site.fail("gets scalars");
+              site.body->push_back(nn::Linear(site.shape.back(), c.out));
+            }),
+      layer(conv2d_layer_spec(),
+            [](const Conv2dLayer& c, LayerSite& site) {
+              site.need_dims(3, "[channels, height, width]");
+              site.body->push_back(nn::Conv2d(nn::Conv2dOptions(site.shape[0], c.out, c.kernel)
+                                                  .stride(c.stride)
+                                                  .padding(c.padding.value_or(c.kernel / 2))));
+            }),
+      plain("batchnorm",
+            [](LayerSite& site) {
+              if (site.shape.size() == 3) {
+                site.body->push_back(nn::BatchNorm2d(site.shape[0]));
+              } else if (site.shape.size() == 1) {
+                site.body->push_back(nn::BatchNorm1d(site.shape[0]));
+              } else {
+                site.fail("needs [features] or [channels, h, w] inputs");
+              }
+            }),
+      plain("layernorm",
+            [](LayerSite& site) {
+              site.body->push_back(nn::LayerNorm(nn::LayerNormOptions({site.shape.back()})));
+            }),
+      plain("relu", [](LayerSite& site) { site.body->push_back(nn::ReLU()); }),
+      plain("gelu", [](LayerSite& site) { site.body->push_back(nn::GELU()); }),
+      layer(dropout_layer_spec(),
+            [](const DropoutLayer& c, LayerSite& site) { site.body->push_back(nn::Dropout(c.p)); }),
+      layer(maxpool2d_layer_spec(),
+            [](const MaxPool2dLayer& c, LayerSite& site) {
+              site.need_dims(3, "[channels, height, width]");
+              site.body->push_back(nn::MaxPool2d(
+                  nn::MaxPool2dOptions(c.kernel).stride(c.stride.value_or(c.kernel))));
+            }),
+      plain("avgpool", [](LayerSite& site) { site.body->push_back(GlobalAvgPool()); }),
+      plain("flatten", [](LayerSite& site) { site.body->push_back(nn::Flatten()); }),
+      layer(embedding_layer_spec(),
+            [](const EmbeddingLayer& c, LayerSite& site) {
+              if (!site.integer_input) site.fail("needs token (integer) inputs");
+              const int64_t vocabulary = site.info.classes > 0 ? site.info.classes : 256;
+              site.body->push_back(nn::Embedding(c.num.value_or(vocabulary), c.dim));
+              site.integer_input = false;  // the layers after it get vectors
+            }),
+      layer(residual_layer_spec_typed(),
+            [](const ResidualLayer& c, LayerSite& site) {
+              auto block = build_layers(*c.layers, site.at + ".layers", site.shape,
+                                        site.integer_input, site.info);
+              auto out = shape_after(block, site.shape, site.integer_input);
+              if (out != site.shape) {
+                layer_error(site.layer, site.at + " (residual): its layers turn " +
+                                            shape_text(site.shape) + " into " + shape_text(out) +
+                                            "; a residual block must keep the shape");
+              }
+              site.body->push_back(Residual(block));
+            }),
+  };
+  return builders;
+}
+
+nn::Sequential build_layers(const toml::node& layers_node, const std::string& where,
                             std::vector<int64_t> shape, bool integer_input, const DataInfo& info) {
   const auto* layers = layers_node.as_array();
   if (!layers || layers->empty())
@@ -330,89 +401,19 @@ nn::Sequential build_layers(const toml::node& layers_node, const std::string& wh
   const std::vector<int64_t> input_shape = shape;
   const bool input_is_integer = integer_input;
   for (size_t i = 0; i < layers->size(); ++i) {
-    const auto* layer = (*layers)[i].as_table();
-    const std::string at = where + "[" + std::to_string(i) + "]";
-    if (!layer) layer_error((*layers)[i], at + " must be a table");
-    const toml::node* type_node = layer->get("type");
-    if (!type_node || !type_node->is_string())
-      layer_error(*layer, at + " needs type = \"...\"", {"one of: " + exp::join(kLayerTypes)});
-    const std::string type = type_node->value<std::string>().value();
-    LayerReader r{*layer, at};
-    auto need_dims = [&](size_t dims, const std::string& what) {
-      if (shape.size() != dims) {
-        layer_error(*layer, at + " (" + type + ") needs " + what +
-                                " inputs; it gets samples of shape " + shape_text(shape));
-      }
-    };
-    if (type == "linear") {
-      if (shape.empty()) layer_error(*layer, at + " (linear) gets scalars");
-      body->push_back(nn::Linear(shape.back(), r.integer("out")));
-    } else if (type == "conv2d") {
-      need_dims(3, "[channels, height, width]");
-      const int64_t k = r.integer("kernel", 3);
-      r.used.insert("padding");
-      int64_t pad = k / 2;
-      if (const toml::node* n = layer->get("padding")) {
-        auto v = n->value_exact<int64_t>();
-        if (!v || *v < 0) layer_error(*n, at + ".padding must be an integer >= 0");
-        pad = *v;
-      }
-      body->push_back(nn::Conv2d(nn::Conv2dOptions(shape[0], r.integer("out"), k)
-                                     .stride(r.integer("stride", 1))
-                                     .padding(pad)));
-    } else if (type == "batchnorm") {
-      if (shape.size() == 3) {
-        body->push_back(nn::BatchNorm2d(shape[0]));
-      } else if (shape.size() == 1) {
-        body->push_back(nn::BatchNorm1d(shape[0]));
-      } else {
-        layer_error(*layer, at + " (batchnorm) needs [features] or [channels, h, w] inputs");
-      }
-    } else if (type == "layernorm") {
-      body->push_back(nn::LayerNorm(nn::LayerNormOptions({shape.back()})));
-    } else if (type == "relu") {
-      body->push_back(nn::ReLU());
-    } else if (type == "gelu") {
-      body->push_back(nn::GELU());
-    } else if (type == "dropout") {
-      body->push_back(nn::Dropout(r.number("p", 0.5)));
-    } else if (type == "maxpool2d") {
-      need_dims(3, "[channels, height, width]");
-      const int64_t k = r.integer("kernel", 2);
-      body->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(k).stride(r.integer("stride", k))));
-    } else if (type == "avgpool") {
-      body->push_back(GlobalAvgPool());
-    } else if (type == "flatten") {
-      body->push_back(nn::Flatten());
-    } else if (type == "embedding") {
-      if (!integer_input) layer_error(*layer, at + " (embedding) needs token (integer) inputs");
-      body->push_back(
-          nn::Embedding(r.integer("num", info.classes > 0 ? info.classes : 256), r.integer("dim")));
-    } else if (type == "residual") {
-      r.used.insert("layers");
-      const toml::node* inner = layer->get("layers");
-      if (!inner) layer_error(*layer, at + " (residual) needs layers = [{ type = ... }, ...]");
-      auto block = build_layers(*inner, at + ".layers", shape, integer_input, info);
-      auto out = shape_after(block, shape, integer_input);
-      if (out != shape) {
-        layer_error(*layer, at + " (residual): its layers turn " + shape_text(shape) + " into " +
-                                shape_text(out) + "; a residual block must keep the shape");
-      }
-      body->push_back(Residual(block));
-    } else {
-      auto close = exp::suggest(type, kLayerTypes, 1);
-      layer_error(*type_node, at + ": unknown layer type '" + type + "'",
-                  {close.empty() ? "one of: " + exp::join(kLayerTypes)
-                                 : "did you mean '" + close[0] + "'?"});
-    }
-    r.finish();
+    const toml::table& layer = *(*layers)[i].as_table();  // validated: tables with a known type
+    const std::string type = layer["type"].value_or(std::string());
+    LayerSite site{body, shape, integer_input, info, layer, where + "[" + std::to_string(i) + "]",
+                   type};
+    const auto builder = layer_builders().find(type);
+    if (builder == layer_builders().end()) site.fail("is not a layer type this build knows");
+    builder->second(layer, site);
     try {
       shape = shape_after(body, input_shape, input_is_integer);
     } catch (const c10::Error& e) {
-      layer_error(*layer, at + " (" + type + ") does not fit its input of shape " +
-                              shape_text(shape) + ": " + e.what_without_backtrace());
+      site.fail("does not fit its input of shape " + shape_text(shape) + ": " +
+                e.what_without_backtrace());
     }
-    if (type == "embedding") integer_input = false;
   }
   return body;
 }
@@ -458,33 +459,45 @@ class ScriptNet : public NetImpl {
 
 }  // namespace
 
-int64_t model_outputs(const DataInfo& info, const std::string& loss_kind) {
-  if (info.task == "regression") return info.target_width;
-  if (loss_kind == "bce_with_logits" && info.classes == 2) return 1;
+int64_t model_outputs(const DataInfo& info, bool binary_logit) {
+  if (info.task == Task::Regression) return info.target_width;
+  if (binary_logit && info.classes == 2) return 1;
   return info.classes;
 }
 
-Net build_model(const Params& p, const toml::table& source, const DataInfo& info, int64_t outputs) {
-  const std::string kind = p.kind();
-  if (kind == "mlp") return std::make_shared<MlpNet>(p, info, outputs);
-  if (kind == "cnn") return std::make_shared<CnnNet>(p, info, outputs);
-  if (kind == "resnet") return std::make_shared<ResNet>(p, info, outputs);
-  if (kind == "transformer_lm") return std::make_shared<TransformerLm>(p, info);
-  if (kind == "torchscript") return std::make_shared<ScriptNet>(p.text("path"));
-  if (kind == "sequential") {
-    const toml::node* layers = source.get("layers");
-    if (!layers) layer_error(source, "[model] kind \"sequential\" needs [[model.layers]] tables");
-    const bool tokens = info.task == "language_model";
-    auto body = build_layers(*layers, "model.layers", info.input_shape, tokens, info);
-    auto out = shape_after(body, info.input_shape, tokens);
-    if (out.empty() || out.back() != outputs) {
-      layer_error(*layers, "model.layers: the last layer gives samples of shape " +
-                               shape_text(out) + " but the data and loss need " +
-                               std::to_string(outputs) + " outputs in the last dimension");
-    }
-    return std::make_shared<SequentialNet>(body);
-  }
-  throw NotSupportedError("[model] kind '" + kind + "' is not supported yet");
+void add_model_factories(ComponentFactories& f) {
+  using namespace exp::components;
+  f.add<ModelFamily>(mlp_model_spec(), [](const MlpModelConfig& c, const ModelInputs& in) -> Net {
+    return std::make_shared<MlpNet>(c, in.info, in.outputs);
+  });
+  f.add<ModelFamily>(cnn_model_spec(), [](const CnnModelConfig& c, const ModelInputs& in) -> Net {
+    return std::make_shared<CnnNet>(c, in.info, in.outputs);
+  });
+  f.add<ModelFamily>(resnet_model_spec(),
+                     [](const ResnetModelConfig& c, const ModelInputs& in) -> Net {
+                       return std::make_shared<ResNet>(c, in.info, in.outputs);
+                     });
+  f.add<ModelFamily>(transformer_lm_model_spec(),
+                     [](const TransformerLmModelConfig& c, const ModelInputs& in) -> Net {
+                       return std::make_shared<TransformerLm>(c, in.info);
+                     });
+  f.add<ModelFamily>(torchscript_model_spec(),
+                     [](const TorchscriptModelConfig& c, const ModelInputs&) -> Net {
+                       return std::make_shared<ScriptNet>(c.path);
+                     });
+  f.add<ModelFamily>(
+      sequential_model_spec(), [](const SequentialModelConfig& c, const ModelInputs& in) -> Net {
+        const toml::node& layers = *c.layers;  // required: validation saw it
+        const bool tokens = in.info.task == Task::LanguageModel;
+        auto body = build_layers(layers, "model.layers", in.info.input_shape, tokens, in.info);
+        auto out = shape_after(body, in.info.input_shape, tokens);
+        if (out.empty() || out.back() != in.outputs) {
+          layer_error(layers, "model.layers: the last layer gives samples of shape " +
+                                  shape_text(out) + " but the data and loss need " +
+                                  std::to_string(in.outputs) + " outputs in the last dimension");
+        }
+        return std::make_shared<SequentialNet>(body);
+      });
 }
 
 bool wants_channels_last(const std::string& memory_format, NetImpl& net, const DataInfo& info) {

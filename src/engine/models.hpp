@@ -6,8 +6,8 @@
 
 #include <memory>
 
+#include "engine/component_factories.hpp"
 #include "engine/datasets.hpp"
-#include "engine/params.hpp"
 
 namespace fabric::engine {
 
@@ -18,12 +18,24 @@ class NetImpl : public torch::nn::Module {
 using Net = std::shared_ptr<NetImpl>;
 
 /// Outputs the model must produce for this data and loss (classes, 1 for binary BCE, width).
-int64_t model_outputs(const DataInfo& info, const std::string& loss_kind);
+int64_t model_outputs(const DataInfo& info, bool binary_logit);
 
-/// Builds a model from its resolved table. `source` is the [model] table as written (with
-/// positions), for errors inside `[[model.layers]]`; they are thrown as exp::RecipeError.
-Net build_model(const Params& model, const toml::table& source, const DataInfo& info,
-                int64_t outputs);
+/// What a model is built for.
+struct ModelInputs {
+  DataInfo info{};
+  int64_t outputs = 0;  // model_outputs
+};
+
+/// [model]. Build it from the [model] table as written (the recipe after extends and overrides,
+/// before defaults are filled: the config is the same, and nodes keep the positions that errors
+/// inside `[[model.layers]]` cite; they are thrown as exp::RecipeError).
+struct ModelFamily {
+  static constexpr const char* table = "model";
+  using Product = Net;
+  using Context = const ModelInputs;
+};
+
+void add_model_factories(ComponentFactories& factories);
 
 /// Whether 4-D weights should be channels-last for `run.memory_format` ("auto":
 /// when the model has 2-D convolutions and the inputs are images, where oneDNN's convolutions

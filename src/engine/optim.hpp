@@ -8,21 +8,41 @@
 #include <memory>
 #include <optional>
 
+#include "engine/component_factories.hpp"
 #include "engine/models.hpp"
-#include "engine/params.hpp"
+#include "exp/components/sched/schedule_params.hpp"
 
 namespace fabric::engine {
 
-/// With no_decay_bias_norm, parameters of one dimension (biases, norm scales) get their own
-/// group without weight decay.
-std::shared_ptr<torch::optim::Optimizer> build_optimizer(const Params& optimizer, NetImpl& model);
+/// [optimizer]: built for the model whose parameters it steps. With no_decay_bias_norm,
+/// parameters of one dimension (biases, norm scales) get their own group without weight decay.
+struct OptimizerFamily {
+  static constexpr const char* table = "optimizer";
+  using Product = std::shared_ptr<torch::optim::Optimizer>;
+  using Context = NetImpl;
+};
+
+/// The run's length, in optimizer steps and epochs (for cosine, linear, one-cycle).
+struct RunLength {
+  int64_t total_steps = 1, total_epochs = 1;
+};
+
+class Schedule;
+/// [scheduler]: a Schedule over the run's length.
+struct ScheduleFamily {
+  static constexpr const char* table = "scheduler";
+  using Product = Schedule;
+  using Context = const RunLength;
+};
 
 class Schedule {
  public:
+  /// The learning rate at t of total (steps or epochs after warm-up) for a base rate.
+  using Rule = std::function<double(double base, double t, double total)>;
+
   /// No [scheduler] table: a constant learning rate.
   Schedule() = default;
-  /// `total_steps` and `total_epochs` are the run's length (for cosine, linear, one-cycle).
-  Schedule(const Params& scheduler, int64_t total_steps, int64_t total_epochs);
+  Schedule(const exp::components::ScheduleParams& common, Rule rule, const RunLength& length);
 
   /// Remembers the optimizer's configured learning rates (before any checkpoint is loaded
   /// into it) as the bases of the schedule.
@@ -33,11 +53,14 @@ class Schedule {
   double lr(double base, int64_t step, int64_t epoch) const;
 
  private:
-  std::function<double(double base, double t, double total)> rule_;
+  Rule rule_;
   std::string interval_ = "step";
   int64_t warmup_ = 0, total_steps_ = 1, total_epochs_ = 1;
   std::vector<double> base_lrs_;
 };
+
+void add_optimizer_factories(ComponentFactories& factories);
+void add_schedule_factories(ComponentFactories& factories);
 
 double group_lr(const torch::optim::OptimizerParamGroup& group);
 void set_group_lr(torch::optim::OptimizerParamGroup& group, double lr);

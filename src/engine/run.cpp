@@ -9,14 +9,14 @@
 #include <random>
 
 #include "engine/environment.hpp"
+#include "engine/loggers.hpp"
 #include "engine/trainer.hpp"
 #include "engine/trial_pruner.hpp"
 #include "exp/recipe/recipe.hpp"
+#include "exp/recipe/tables.hpp"
+#include "fabric/base/stop_signal.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/checkpoint/zip_integrity.hpp"
-#include "fabric/loggers/csv_logger.hpp"
-#include "fabric/loggers/tensorboard_logger.hpp"
-#include "fabric/utilities/stop_signal.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_store.hpp"
 #include "sweep/sweep_store.hpp"
@@ -26,18 +26,6 @@ namespace fabric::engine {
 namespace fs = std::filesystem;
 
 namespace {
-
-Devices devices_of(const toml::table& fabric_table) {
-  const auto& node = fabric_table["devices"];
-  if (auto i = node.value_exact<int64_t>()) return Devices(int(*i));
-  return Devices(node.value_or(std::string("auto")));
-}
-
-PrecisionInput precision_of(const toml::table& fabric_table) {
-  const auto& node = fabric_table["precision"];
-  if (auto i = node.value_exact<int64_t>()) return PrecisionInput(int(*i));
-  return PrecisionInput(node.value_or(std::string("32-true")));
-}
 
 bool lower_is_better(const std::string& key) {
   for (const char* k : {"loss", "mse", "mae", "perplexity"})
@@ -93,240 +81,289 @@ bool env_rank_zero() {
   return true;
 }
 
-int run_recipe(const RunRequest& request) {
-  const std::string store_path =
-      request.store.empty() ? store::default_store_path() : request.store;
-  const bool rank_zero = env_rank_zero();
-  // Children started by the launcher inherit these from rank 0: the same run, folder and seed.
-  const char* inherited_id = std::getenv("FABRIC_EXP_RUN_ID");
-  std::string run_id = inherited_id ? inherited_id : "";
-  std::string run_dir = std::getenv("FABRIC_EXP_RUN_DIR") ? std::getenv("FABRIC_EXP_RUN_DIR") : "";
+namespace {
 
-  // ---- the recipe -------------------------------------------------------------------------------
-  std::string recipe_path = request.recipe;
-  std::optional<store::RunRecord> resumed;
-  std::map<std::string, std::string> tags;  // checked before anything is created
-  for (const auto& t : request.tags) {
-    const auto eq = t.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw UsageError("--tag '" + t + "': expected key=value");
-    tags[t.substr(0, eq)] = t.substr(eq + 1);
-  }
-  std::unique_ptr<store::RunStore> store_db;
-  if (!request.resume.empty()) {
-    if (!fs::exists(store_path)) {
-      throw store::StoreError("no run '" + request.resume +
-                              "' to resume: there is no run store at '" + store_path + "'");
-    }
-    if (!request.recipe.empty()) {
-      throw UsageError("--resume continues a recorded run with its own recipe; drop '" +
-                       request.recipe + "' (or start a new run without --resume)");
-    }
-    store::RunStore reader(store_path);
-    resumed = reader.get(reader.resolve(request.resume));
-    if (resumed->status == "finished") {
-      throw ValueError("run " + resumed->id + " already finished; `fabric-exp rerun " +
-                       resumed->id + "` runs its recipe again");
-    }
-    run_id = resumed->id;
-    run_dir = resumed->run_dir;
-    recipe_path = run_dir + "/recipe.toml";
-    if (!fs::exists(run_dir + "/checkpoints/last.ckpt")) {
-      throw FileNotFoundError("run " + run_id + " has no checkpoint to resume from (" + run_dir +
-                              "/checkpoints/last.ckpt)");
-    }
-    check_resume_point(reader, run_id, run_dir + "/checkpoints/last.ckpt");
-  }
-  exp::Recipe recipe =
-      exp::load_recipe(recipe_path, resumed ? std::vector<std::string>{} : request.overrides);
-  // Paths first, while the nodes still know the file that wrote them.
-  exp::absolutize_paths(recipe.table, fs::absolute(recipe_path).parent_path().string());
-  toml::table resolved = exp::with_defaults(recipe.table);
-  // Opened once the recipe is known to be good: a recipe error creates nothing.
-  if (rank_zero && !inherited_id) store_db = std::make_unique<store::RunStore>(store_path);
-  const toml::table& run_table = *resolved["run"].as_table();
-  const toml::table& fabric_table = *resolved["fabric"].as_table();
+/// One `fabric-exp run`, as the steps it takes: read the request, load the recipe, create the
+/// run, launch Fabric, train, record how it ended.
+class RunSession {
+ public:
+  explicit RunSession(const RunRequest& request)
+      : request_(request),
+        store_path_(request.store.empty() ? store::default_store_path() : request.store),
+        rank_zero_(env_rank_zero()),
+        // Children started by the launcher inherit these from rank 0: the same run, folder, seed.
+        inherited_(std::getenv("FABRIC_EXP_RUN_ID") != nullptr),
+        run_id_(inherited_ ? std::getenv("FABRIC_EXP_RUN_ID") : ""),
+        run_dir_(std::getenv("FABRIC_EXP_RUN_DIR") ? std::getenv("FABRIC_EXP_RUN_DIR") : "") {}
 
-  // ---- the run: created once, by rank 0, before the launcher starts the other ranks -------------
-  int64_t seed = 0;
-  if (resumed) {
-    seed = resumed->seed;
-  } else if (request.seed) {
-    seed = *request.seed;
-  } else if (auto s = run_table["seed"].value<int64_t>()) {
-    seed = *s;
-  } else {
-    seed = int64_t(std::random_device{}() & 0x7fffffff);
-  }
-  if (const char* inherited_seed = std::getenv("FABRIC_EXP_SEED"))
-    seed = std::atoll(inherited_seed);
-  if (rank_zero && !inherited_id) {
-    if (resumed) {
-      store_db->reopen_run(run_id);
-    } else {
-      store::NewRun nr;
-      nr.name = run_table["name"].value_or(std::string());
-      if (nr.name.empty()) nr.name = fs::path(recipe_path).stem().string();
-      nr.experiment = run_table["experiment"].value_or(std::string("default"));
-      nr.recipe_path = fs::absolute(recipe_path).string();
-      nr.recipe_text = recipe.text;
-      nr.resolved = exp::to_toml(resolved);
-      nr.overrides = request.overrides;
-      nr.params = exp::flatten(resolved);
-      nr.env = environment_facts();
-      nr.seed = seed;
-      nr.note = request.note;
-      nr.parent = request.parent;
-      if (!request.sweep_id.empty()) {
-        nr.parent = request.sweep_id;
-        nr.name = (request.sweep_name.empty() ? nr.name : request.sweep_name) + "-t" +
-                  std::to_string(request.trial);
-        nr.tags["sweep"] = request.sweep_id;
-        nr.tags["trial"] = std::to_string(request.trial);
-      }
-      nr.runs_root = run_table["output_dir"].value_or(std::string("runs"));
-      auto git = git_state(fs::absolute(recipe_path).parent_path().string());
-      nr.git_commit = git.commit;
-      nr.git_dirty = git.dirty;
-      nr.tags.insert(tags.begin(), tags.end());
-      run_id = store_db->create_run(nr);
-      run_dir = store_db->get(run_id)->run_dir;
-      const std::string text = exp::to_toml(resolved);
-      atomic_write(run_dir + "/recipe.toml", text.data(), text.size());
-      atomic_write(run_dir + "/recipe.source.toml", recipe.text.data(), recipe.text.size());
-    }
-    if (!request.sweep_id.empty())
-      sweep::SweepStore(*store_db).attach_run(request.sweep_id, request.trial, run_id);
-    setenv("FABRIC_EXP_RUN_ID", run_id.c_str(), 1);
-    setenv("FABRIC_EXP_RUN_DIR", run_dir.c_str(), 1);
-    setenv("FABRIC_EXP_SEED", std::to_string(seed).c_str(), 1);
-  }
-
-  std::unique_ptr<store::MetricWriter> writer;
-  auto finish = [&](const std::string& status, int code, const std::string& error) {
-    if (!store_db) return;
+  int run() {
+    read_tags();
+    if (!request_.resume.empty()) open_resumed();
+    load_recipe();
+    choose_seed();
+    if (creates_run()) create_run();
     try {
-      if (writer) writer->close();
+      return train();
+    } catch (const exp::RecipeError& e) {
+      finish(store::Status::Failed, 2, e.what());
+      throw;
     } catch (const std::exception& e) {
-      std::cerr << "fabric-exp: warning: metrics not written: " << e.what() << "\n";
+      finish(store::Status::Failed, 1, e.what());
+      throw;
     }
-    store_db->finish_run(run_id, status, code, error);
-  };
+  }
 
-  try {
-    // ---- Fabric
-    // ----------------------------------------------------------------------------------
-    auto callbacks = build_callbacks(resolved);
-    if (!request.sweep_id.empty())
-      callbacks.push_back(make_trial_pruner(store_path, request.sweep_id, request.trial));
-    FabricOptions options;
-    options.accelerator = fabric_table["accelerator"].value_or(std::string("auto"));
-    options.strategy = fabric_table["strategy"].value_or(std::string("auto"));
-    options.devices = devices_of(fabric_table);
-    options.num_nodes = int(fabric_table["num_nodes"].value_or(int64_t(1)));
-    options.precision = precision_of(fabric_table);
-    options.callbacks.assign(callbacks.begin(), callbacks.end());
-    double flush_seconds = 1.0;  // the store logger's
-    if (const auto* loggers = resolved["loggers"].as_array()) {
-      for (const auto& l : *loggers) {
-        const auto* t = l.as_table();
-        const std::string kind = (*t)["kind"].value_or(std::string());
-        if (kind == "store") {
-          flush_seconds = (*t)["flush_seconds"].value_or(1.0);
-        } else if (run_dir.empty()) {
-          continue;  // a rank that does not know the run's folder yet writes no files anyway
-        } else if (kind == "csv") {
-          CSVLoggerOptions csv;
-          csv.root_dir = run_dir;
-          csv.name = "";
-          csv.version = std::string("csv");
-          csv.flush_logs_every_n_steps = (*t)["flush_logs_every_n_steps"].value_or(int64_t(100));
-          options.loggers.push_back(std::make_shared<CSVLogger>(csv));
-        } else if (kind == "tensorboard") {
-          TensorBoardLoggerOptions tb;
-          tb.root_dir = run_dir;
-          tb.name = "";
-          tb.version = std::string("tensorboard");
-          options.loggers.push_back(std::make_shared<TensorBoardLogger>(tb));
-        }
-      }
+ private:
+  /// Rank 0 of a run not started by another process's launcher creates and records the run.
+  bool creates_run() const { return rank_zero_ && !inherited_; }
+
+  /// --tag key=value, checked before anything is created.
+  void read_tags() {
+    for (const auto& t : request_.tags) {
+      const auto eq = t.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UsageError("--tag '" + t + "': expected key=value");
+      tags_[t.substr(0, eq)] = t.substr(eq + 1);
     }
-    Fabric fabric(options);
+  }
+
+  /// --resume: the run, its recipe and a sound checkpoint to continue from.
+  void open_resumed() {
+    if (!fs::exists(store_path_)) {
+      throw store::StoreError("no run '" + request_.resume +
+                              "' to resume: there is no run store at '" + store_path_ + "'");
+    }
+    if (!request_.recipe.empty()) {
+      throw UsageError("--resume continues a recorded run with its own recipe; drop '" +
+                       request_.recipe + "' (or start a new run without --resume)");
+    }
+    store::RunStore reader(store_path_);
+    resumed_ = reader.get(reader.resolve(request_.resume));
+    if (resumed_->status == store::Status::Finished) {
+      throw ValueError("run " + resumed_->id + " already finished; `fabric-exp rerun " +
+                       resumed_->id + "` runs its recipe again");
+    }
+    run_id_ = resumed_->id;
+    run_dir_ = resumed_->run_dir;
+    if (!fs::exists(resume_point())) {
+      throw FileNotFoundError("run " + run_id_ + " has no checkpoint to resume from (" +
+                              resume_point() + ")");
+    }
+    check_resume_point(reader, run_id_, resume_point());
+  }
+
+  std::string resume_point() const { return run_dir_ + "/checkpoints/last.ckpt"; }
+  std::string recipe_path() const { return resumed_ ? run_dir_ + "/recipe.toml" : request_.recipe; }
+
+  void load_recipe() {
+    recipe_ =
+        exp::load_recipe(recipe_path(), resumed_ ? std::vector<std::string>{} : request_.overrides);
+    // Paths first, while the nodes still know the file that wrote them.
+    exp::absolutize_paths(recipe_.table, fs::absolute(recipe_path()).parent_path().string());
+    resolved_ = exp::with_defaults(recipe_.table);
+    run_ = exp::run_spec().parse(*resolved_["run"].as_table());
+    fabric_ = exp::fabric_spec().parse(*resolved_["fabric"].as_table());
+    // Opened once the recipe is known to be good: a recipe error creates nothing.
+    if (creates_run()) store_ = std::make_unique<store::RunStore>(store_path_);
+  }
+
+  /// The resumed run's seed, --seed (rerun), run.seed, or a fresh one; ranks inherit rank 0's.
+  void choose_seed() {
+    if (resumed_) {
+      seed_ = resumed_->seed;
+    } else if (request_.seed) {
+      seed_ = *request_.seed;
+    } else if (run_.seed) {
+      seed_ = *run_.seed;
+    } else {
+      seed_ = int64_t(std::random_device{}() & 0x7fffffff);
+    }
+    if (const char* inherited_seed = std::getenv("FABRIC_EXP_SEED"))
+      seed_ = std::atoll(inherited_seed);
+  }
+
+  store::NewRun new_run() const {
+    store::NewRun nr;
+    nr.name = run_.name.empty() ? fs::path(recipe_path()).stem().string() : run_.name;
+    nr.experiment = run_.experiment;
+    nr.recipe_path = fs::absolute(recipe_path()).string();
+    nr.recipe_text = recipe_.text;
+    nr.resolved = exp::to_toml(resolved_);
+    nr.overrides = request_.overrides;
+    nr.params = exp::flatten(resolved_);
+    nr.env = environment_facts();
+    nr.seed = seed_;
+    nr.note = request_.note;
+    nr.parent = request_.parent;
+    if (!request_.sweep_id.empty()) {
+      nr.parent = request_.sweep_id;
+      nr.name = (request_.sweep_name.empty() ? nr.name : request_.sweep_name) + "-t" +
+                std::to_string(request_.trial);
+      nr.tags["sweep"] = request_.sweep_id;
+      nr.tags["trial"] = std::to_string(request_.trial);
+    }
+    nr.runs_root = run_.output_dir;
+    auto git = git_state(fs::absolute(recipe_path()).parent_path().string());
+    nr.git_commit = git.commit;
+    nr.git_dirty = git.dirty;
+    nr.tags.insert(tags_.begin(), tags_.end());
+    return nr;
+  }
+
+  /// The store row and the run's folder, once, by rank 0, before the launcher starts the other
+  /// ranks (which find them in the environment).
+  void create_run() {
+    if (resumed_) {
+      store_->reopen_run(run_id_);
+    } else {
+      run_id_ = store_->create_run(new_run());
+      run_dir_ = store_->get(run_id_)->run_dir;
+      const std::string text = exp::to_toml(resolved_);
+      atomic_write(run_dir_ + "/recipe.toml", text.data(), text.size());
+      atomic_write(run_dir_ + "/recipe.source.toml", recipe_.text.data(), recipe_.text.size());
+    }
+    if (!request_.sweep_id.empty())
+      sweep::SweepStore(*store_).attach_run(request_.sweep_id, request_.trial, run_id_);
+    setenv("FABRIC_EXP_RUN_ID", run_id_.c_str(), 1);
+    setenv("FABRIC_EXP_RUN_DIR", run_dir_.c_str(), 1);
+    setenv("FABRIC_EXP_SEED", std::to_string(seed_).c_str(), 1);
+  }
+
+  FabricOptions fabric_options(const std::vector<std::shared_ptr<EngineCallback>>& callbacks) {
+    FabricOptions options;
+    options.accelerator = fabric_.accelerator;
+    options.strategy = fabric_.strategy;
+    options.devices = fabric_.devices.integer ? Devices(int(*fabric_.devices.integer))
+                                              : Devices(fabric_.devices.text);
+    options.num_nodes = int(fabric_.num_nodes);
+    options.precision = fabric_.precision.integer ? PrecisionInput(int(*fabric_.precision.integer))
+                                                  : PrecisionInput(fabric_.precision.text);
+    options.callbacks.assign(callbacks.begin(), callbacks.end());
+    loggers_.run_dir = run_dir_;  // "" on a rank that does not know it yet: it writes no files
+    for (const auto& logger : build_each<LoggerFamily>(
+             resolved_, [&](const std::string&) -> LoggerContext& { return loggers_; })) {
+      if (logger) options.loggers.push_back(logger);
+    }
+    return options;
+  }
+
+  /// What the trainer reports back: metrics to the store, checkpoints as artifacts.
+  TrainerHooks hooks() {
+    TrainerHooks hooks;
+    hooks.interrupted = [] { return stop_signal().load(); };
+    hooks.metrics = [this](const std::map<std::string, double>& values, int64_t step,
+                           int64_t epoch) {
+      if (!writer_) return;
+      const double now = store::now_seconds();
+      for (const auto& [k, v] : values) writer_->add({k, step, epoch, v, now});
+    };
+    hooks.before_checkpoint = [this] {
+      if (writer_) writer_->flush();
+    };
+    hooks.checkpoint_written = [this](const std::string& path) {
+      if (store_) store_->add_artifact(run_id_, fs::absolute(path).string(), "checkpoint");
+    };
+    hooks.checkpoint_removed = [this](const std::string& path) {
+      if (store_) store_->remove_artifact(run_id_, fs::absolute(path).string());
+    };
+    return hooks;
+  }
+
+  int train() {
+    auto callbacks = build_callbacks(resolved_);
+    if (!request_.sweep_id.empty())
+      callbacks.push_back(make_trial_pruner(store_path_, request_.sweep_id, request_.trial));
+    Fabric fabric(fabric_options(callbacks));
     fabric.launch();
     // An external launcher (torchrun) starts every rank itself: rank 0's run id reaches the
     // others here.
-    run_dir = fabric.broadcast(run_dir);
-    run_id = fabric.broadcast(run_id);
-    seed = fabric.broadcast(seed);
-    Fabric::seed_everything(seed, /*workers=*/true, /*verbose=*/false);
+    run_dir_ = fabric.broadcast(run_dir_);
+    run_id_ = fabric.broadcast(run_id_);
+    seed_ = fabric.broadcast(seed_);
+    Fabric::seed_everything(seed_, /*workers=*/true, /*verbose=*/false);
     install_stop_signal_handlers();
 
-    Reporter reporter(fabric.is_global_zero(), run_dir + "/train.log");
+    Reporter reporter(fabric.is_global_zero(), run_dir_ + "/train.log");
     if (fabric.is_global_zero()) {
-      if (store_db) store_db->set_world_size(run_id, fabric.world_size());
-      writer = std::make_unique<store::MetricWriter>(store_path, run_id, flush_seconds);
-      reporter.line(std::string(resumed ? "resuming" : "run") + " " + run_id + "  " + run_dir +
+      if (store_) store_->set_world_size(run_id_, fabric.world_size());
+      writer_ =
+          std::make_unique<store::MetricWriter>(store_path_, run_id_, loggers_.store_flush_seconds);
+      reporter.line(std::string(resumed_ ? "resuming" : "run") + " " + run_id_ + "  " + run_dir_ +
                     "  (" + fabric.strategy_name() + ", " + std::to_string(fabric.world_size()) +
                     " process" + (fabric.world_size() > 1 ? "es" : "") + ", " +
-                    fabric.device().str() + ", seed " + std::to_string(seed) + ")");
+                    fabric.device().str() + ", seed " + std::to_string(seed_) + ")");
     }
-    TrainerHooks hooks;
-    hooks.interrupted = [] { return stop_signal().load(); };
-    hooks.metrics = [&](const std::map<std::string, double>& values, int64_t step, int64_t epoch) {
-      if (!writer) return;
-      const double now = store::now_seconds();
-      for (const auto& [k, v] : values) writer->add({k, step, epoch, v, now});
-    };
-    hooks.before_checkpoint = [&] {
-      if (writer) writer->flush();
-    };
-    hooks.checkpoint_written = [&](const std::string& path) {
-      if (!store_db) return;
-      store_db->add_artifact(run_id, fs::absolute(path).string(), "checkpoint");
-    };
-    hooks.checkpoint_removed = [&](const std::string& path) {
-      if (store_db) store_db->remove_artifact(run_id, fs::absolute(path).string());
-    };
-    Trainer trainer(fabric, resolved, recipe.table, callbacks, run_dir, reporter, hooks);
-    FitResult result = trainer.fit(resumed ? run_dir + "/checkpoints/last.ckpt" : "");
+    Trainer trainer(fabric, resolved_, recipe_.table, callbacks, run_dir_, reporter, hooks());
+    FitResult result = trainer.fit(resumed_ ? resume_point() : "");
 
     for (const auto& logger : fabric.loggers())
       logger->finalize(result.signal ? "aborted" : "success");
     const int code = result.signal ? 128 + result.signal : 0;
-    const std::string status = result.signal ? "killed" : result.pruned ? "pruned" : "finished";
-    if (fabric.is_global_zero() && store_db) {
+    const store::Status status = result.signal   ? store::Status::Killed
+                                 : result.pruned ? store::Status::Pruned
+                                                 : store::Status::Finished;
+    if (fabric.is_global_zero() && store_) {
       finish(status, code,
              result.signal   ? std::string("stopped by ") + strsignal(result.signal)
              : result.pruned ? result.stop_reason
                              : "");
-      std::vector<Reporter::Row> rows;
-      for (const auto& s : store_db->summaries(run_id)) {
-        if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;
-        const bool low = lower_is_better(s.key);
-        rows.push_back({s.key, s.last, low ? s.min : s.max, low ? s.min_step : s.max_step});
-      }
-      char secs[32];
-      std::snprintf(secs, sizeof secs, "%.2f s", result.seconds);
-      std::vector<std::pair<std::string, std::string>> facts{
-          {"run", run_id + " (" + status + ")"},
-          {"steps", std::to_string(result.global_step)},
-          {"time", secs},
-          {"folder", run_dir}};
-      if (!result.last_checkpoint.empty()) facts.emplace_back("checkpoint", result.last_checkpoint);
-      if (!result.stop_reason.empty()) facts.emplace_back("stopped", result.stop_reason);
-      if (result.signal) {
-        facts.emplace_back("resume with", "fabric-exp run --resume " + run_id);
-      }
-      reporter.summary(rows, facts);
+      summarize(reporter, result, status);
     }
     return code;
-  } catch (const exp::RecipeError& e) {
-    finish("failed", 2, e.what());
-    throw;
-  } catch (const std::exception& e) {
-    finish("failed", 1, e.what());
-    throw;
   }
+
+  /// Metrics written, the run's row closed with its status (rank 0).
+  void finish(store::Status status, int code, const std::string& error) {
+    if (!store_) return;
+    try {
+      if (writer_) writer_->close();
+    } catch (const std::exception& e) {
+      std::cerr << "fabric-exp: warning: metrics not written: " << e.what() << "\n";
+    }
+    store_->finish_run(run_id_, status, code, error);
+  }
+
+  /// The final table: each metric's last and best value, and how the run ended.
+  void summarize(Reporter& reporter, const FitResult& result, store::Status status) {
+    std::vector<Reporter::Row> rows;
+    for (const auto& s : store_->summaries(run_id_)) {
+      if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;
+      const bool low = lower_is_better(s.key);
+      rows.push_back({s.key, s.last, low ? s.min : s.max, low ? s.min_step : s.max_step});
+    }
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.2f s", result.seconds);
+    std::vector<std::pair<std::string, std::string>> facts{
+        {"run", run_id_ + " (" + status_name(status) + ")"},
+        {"steps", std::to_string(result.global_step)},
+        {"time", secs},
+        {"folder", run_dir_}};
+    if (!result.last_checkpoint.empty()) facts.emplace_back("checkpoint", result.last_checkpoint);
+    if (!result.stop_reason.empty()) facts.emplace_back("stopped", result.stop_reason);
+    if (result.signal) facts.emplace_back("resume with", "fabric-exp run --resume " + run_id_);
+    reporter.summary(rows, facts);
+  }
+
+  const RunRequest& request_;
+  const std::string store_path_;
+  const bool rank_zero_, inherited_;
+  std::string run_id_, run_dir_;
+  std::map<std::string, std::string> tags_;
+  std::optional<store::RunRecord> resumed_;
+  std::unique_ptr<store::RunStore> store_;
+  exp::Recipe recipe_{};
+  toml::table resolved_;
+  exp::RunConfig run_{};
+  exp::FabricConfig fabric_{};
+  int64_t seed_ = 0;
+  LoggerContext loggers_{};
+  std::unique_ptr<store::MetricWriter> writer_;
+};
+
+}  // namespace
+
+int run_recipe(const RunRequest& request) {
+  return RunSession(request).run();
 }
 
 }  // namespace fabric::engine

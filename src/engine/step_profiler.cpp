@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
 
 namespace fabric::engine {
 

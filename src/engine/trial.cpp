@@ -6,7 +6,7 @@
 
 #include "engine/run.hpp"
 #include "exp/recipe/toml_nodes.hpp"
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/sweep_store.hpp"
 
@@ -31,15 +31,16 @@ int run_trial(const std::string& store_path, const std::string& sweep_ref, int64
     if (!trial) {
       throw ValueError("sweep " + request.sweep_id + " has no trial " + std::to_string(number));
     }
-    if (trial->status == "finished" || trial->status == "pruned") {
+    if (trial->status == store::Status::Finished || trial->status == store::Status::Pruned) {
       throw ValueError("trial " + std::to_string(number) + " of sweep " + request.sweep_id +
-                       " already ended (" + trial->status + ")");
+                       " already ended (" + status_name(trial->status) + ")");
     }
     summary = sweep->summary;
     request.sweep_name = sweep->name;
     objective = sweep->objective;
     auto run = trial->run_id.empty() ? std::nullopt : runs.get(trial->run_id);
-    if (run && run->status != "failed" && fs::exists(run->run_dir + "/checkpoints/last.ckpt")) {
+    if (run && run->status != store::Status::Failed &&
+        fs::exists(run->run_dir + "/checkpoints/last.ckpt")) {
       request.resume = run->id;
     } else {
       request.recipe = sweep->sweep_dir + "/base.toml";
@@ -68,8 +69,9 @@ int run_trial(const std::string& store_path, const std::string& sweep_ref, int64
     auto run = trial && !trial->run_id.empty() ? runs.get(trial->run_id) : std::nullopt;
     std::optional<double> value;
     if (run && !objective.empty()) value = sweeps.objective_value(run->id, objective, summary);
-    const std::string status = run ? run->status : "failed";
-    sweeps.end_trial(request.sweep_id, number, status == "running" ? "failed" : status, value,
+    const store::Status status = run ? run->status : store::Status::Failed;
+    sweeps.end_trial(request.sweep_id, number,
+                     status == store::Status::Running ? store::Status::Failed : status, value,
                      run && !run->error.empty() ? run->error : error);
   }
   if (failure) std::rethrow_exception(failure);  // the CLI reports it with its exit status

@@ -47,7 +47,7 @@ class TrialPruner : public EngineCallback {
         settings_ = sweep::read_settings(record->spec);
       }
       auto it = loop.metrics.find(settings_.objective);
-      if (settings_.pruner != "none" && it != loop.metrics.end()) {
+      if (settings_.pruning.kind != sweep::PrunerKind::None && it != loop.metrics.end()) {
         reports_.push_back(it->second);
         auto d = decide();
         // The validation after the last step: the trial has trained to the end, so it is
@@ -70,7 +70,7 @@ class TrialPruner : public EngineCallback {
 
   sweep::PruneDecision decide() {
     const auto& cfg = settings_.pruning;
-    if (cfg.kind == "median") {
+    if (cfg.kind == sweep::PrunerKind::Median) {
       return sweep::median_decision(
           reports_, sweeps_->finished_curves(sweep_id_, settings_.objective, number_), cfg);
     }

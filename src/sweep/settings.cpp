@@ -1,6 +1,7 @@
 #include "sweep/settings.hpp"
 
 #include "exp/recipe/recipe.hpp"
+#include "exp/recipe/tables.hpp"
 
 namespace fabric::sweep {
 
@@ -14,27 +15,25 @@ SamplerConfig SweepSettings::sampler() const {
 }
 
 SweepSettings read_settings(const toml::table& sweep, const std::string& file) {
-  toml::table wrapper;
-  wrapper.insert("sweep", sweep);
-  const toml::table filled = exp::with_defaults(wrapper);
-  const toml::table& t = *filled["sweep"].as_table();
+  const exp::SweepConfig c = exp::sweep_spec().parse(sweep);
   SweepSettings s;
-  s.method = t["method"].value_or(std::string("grid"));
-  s.objective = t["objective"].value_or(std::string());
-  s.direction = t["direction"].value_or(std::string("minimize"));
-  s.summary = t["summary"].value_or(std::string("last"));
-  s.pruner = t["pruner"].value_or(std::string("none"));
-  s.launcher = t["launcher"].value_or(std::string("local"));
-  s.max_trials = t["max_trials"].value<int64_t>();
-  s.parallel = t["parallel"].value_or(int64_t(1));
-  s.seed = t["seed"].value_or(int64_t(0));
-  s.startup_trials = t["startup_trials"].value_or(int64_t(10));
-  s.pruning.kind = s.pruner;
+  s.method = c.method;
+  s.objective = c.objective.value_or("");
+  // Validation asks for a direction with an objective; without one nothing is compared.
+  s.direction = c.direction.value_or("minimize");
+  s.summary = c.summary;
+  s.pruner = c.pruner;
+  s.launcher = c.launcher;
+  s.max_trials = c.max_trials;
+  s.parallel = c.parallel;
+  s.seed = c.seed;
+  s.startup_trials = c.startup_trials;
+  s.pruning.kind = pruner_kind(s.pruner);
   s.pruning.minimize = s.minimize();
-  s.pruning.startup_trials = t["pruner_startup_trials"].value_or(int64_t(5));
-  s.pruning.warmup = t["pruner_warmup"].value_or(int64_t(0));
-  s.pruning.min_resource = t["min_resource"].value_or(int64_t(1));
-  s.pruning.reduction_factor = t["reduction_factor"].value_or(int64_t(3));
+  s.pruning.startup_trials = c.pruner_startup_trials;
+  s.pruning.warmup = c.pruner_warmup;
+  s.pruning.min_resource = c.min_resource;
+  s.pruning.reduction_factor = c.reduction_factor;
   if (const auto* params = sweep["parameters"].as_table()) {
     std::vector<exp::Diagnostic> problems;
     s.space = exp::parse_search_space(*params, file, problems);

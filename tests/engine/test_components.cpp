@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/callbacks.hpp"
+#include "engine/component_factories.hpp"
 #include "engine/models.hpp"
 #include "engine/objectives.hpp"
 #include "engine/optim.hpp"
@@ -25,9 +26,21 @@ const toml::table& sub(const toml::table& t, const char* key) {
   return *t[key].as_table();
 }
 
+/// The component of `t[Family::table]`, built by its registered factory.
+template <class Family, class Context>
+typename Family::Product build(const toml::table& t, Context&& context) {
+  return component_factories().build<Family>(sub(t, Family::table), context);
+}
+
+std::vector<Metric> metrics_of(const toml::table& t, const DataInfo& info) {
+  return build_each<MetricFamily>(t, [&](const std::string& where) {
+    return MetricContext{info, where};
+  });
+}
+
 double lr_at(const std::string& scheduler, int64_t step, int64_t total = 100, int64_t epoch = 0) {
   auto t = resolved("[scheduler]\n" + scheduler);
-  Schedule s(Params(sub(t, "scheduler"), "scheduler"), total, 10);
+  Schedule s = build<ScheduleFamily>(t, RunLength{total, 10});
   return s.lr(1.0, step, epoch);
 }
 
@@ -59,7 +72,7 @@ TEST_CASE("apply sets every group from the rates it was bound to", "[engine][sch
   auto t = resolved("[scheduler]\nkind = \"step\"\nstep_size = 1\ngamma = 0.5\n");
   torch::nn::Linear lin(2, 2);
   torch::optim::SGD sgd(lin->parameters(), 0.4);
-  Schedule s(Params(sub(t, "scheduler"), "scheduler"), 10, 1);
+  Schedule s = build<ScheduleFamily>(t, RunLength{10, 1});
   CHECK_THROWS(s.apply(sgd, 0, 0));
   s.bind(sgd);
   s.apply(sgd, 3, 0);
@@ -73,9 +86,9 @@ TEST_CASE("no_decay_bias_norm puts biases and norm scales in a group without wei
   auto t = resolved(
       "[optimizer]\nkind = \"adamw\"\nweight_decay = 0.1\nno_decay_bias_norm = true\n"
       "[model]\nkind = \"mlp\"\nhidden = [8]\n");
-  DataInfo info{"classification", {4}, 3, 1};
-  Net net = build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 3);
-  auto opt = build_optimizer(Params(sub(t, "optimizer"), "optimizer"), *net);
+  DataInfo info{Task::Classification, {4}, 3, 1};
+  Net net = build<ModelFamily>(t, ModelInputs{info, 3});
+  auto opt = build<OptimizerFamily>(t, *net);
   REQUIRE(opt->param_groups().size() == 2);
   CHECK(opt->param_groups()[0].params().size() == 2);  // the two weight matrices
   CHECK(static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[0].options()).weight_decay() ==
@@ -89,18 +102,18 @@ TEST_CASE("every model kind maps its inputs to the outputs the data needs", "[en
   auto check = [](const std::string& model, DataInfo info, std::vector<int64_t> input,
                   std::vector<int64_t> out) {
     auto t = resolved("[model]\n" + model);
-    Net net = build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 5);
-    auto x = info.task == "language_model" ? torch::randint(0, 256, input) : torch::randn(input);
+    Net net = build<ModelFamily>(t, ModelInputs{info, 5});
+    auto x = info.task == Task::LanguageModel ? torch::randint(0, 256, input) : torch::randn(input);
     INFO(model);
     CHECK(net->forward(x).sizes().vec() == out);
   };
-  check("kind = \"mlp\"", {"classification", {1, 28, 28}, 5, 1}, {3, 1, 28, 28}, {3, 5});
-  check("kind = \"cnn\"\nbatch_norm = true", {"classification", {1, 28, 28}, 5, 1}, {3, 1, 28, 28},
-        {3, 5});
+  check("kind = \"mlp\"", {Task::Classification, {1, 28, 28}, 5, 1}, {3, 1, 28, 28}, {3, 5});
+  check("kind = \"cnn\"\nbatch_norm = true", {Task::Classification, {1, 28, 28}, 5, 1},
+        {3, 1, 28, 28}, {3, 5});
   check("kind = \"resnet\"\nblocks = [1, 1]\nchannels = [8, 16]",
-        {"classification", {3, 32, 32}, 5, 1}, {2, 3, 32, 32}, {2, 5});
+        {Task::Classification, {3, 32, 32}, 5, 1}, {2, 3, 32, 32}, {2, 5});
   check("kind = \"transformer_lm\"\nlayers = 1\nwidth = 32\nheads = 2\ncontext = 16",
-        {"language_model", {16}, 256, 1}, {2, 16}, {2, 16, 256});
+        {Task::LanguageModel, {16}, 256, 1}, {2, 16}, {2, 16, 256});
   check(
       "kind = \"sequential\"\n[[model.layers]]\ntype = \"conv2d\"\nout = 4\n[[model.layers]]\ntype "
       "= \"batchnorm\"\n"
@@ -108,19 +121,19 @@ TEST_CASE("every model kind maps its inputs to the outputs the data needs", "[en
       "layers = [{type = \"conv2d\", out = 4}, {type = \"relu\"}]\n[[model.layers]]\ntype = "
       "\"maxpool2d\"\n"
       "[[model.layers]]\ntype = \"avgpool\"\n[[model.layers]]\ntype = \"linear\"\nout = 5\n",
-      {"classification", {1, 8, 8}, 5, 1}, {2, 1, 8, 8}, {2, 5});
+      {Task::Classification, {1, 8, 8}, 5, 1}, {2, 1, 8, 8}, {2, 5});
   check(
       "kind = \"sequential\"\n[[model.layers]]\ntype = \"embedding\"\ndim = "
       "8\n[[model.layers]]\ntype = \"layernorm\"\n"
       "[[model.layers]]\ntype = \"gelu\"\n[[model.layers]]\ntype = \"dropout\"\np = 0.1\n"
       "[[model.layers]]\ntype = \"linear\"\nout = 5\n",
-      {"language_model", {6}, 256, 1}, {2, 6}, {2, 6, 5});
+      {Task::LanguageModel, {6}, 256, 1}, {2, 6}, {2, 6, 5});
 }
 
 TEST_CASE("a transformer's heads must divide its width", "[engine][models]") {
   auto t = resolved("[model]\nkind = \"transformer_lm\"\nwidth = 30\nheads = 4\n");
-  DataInfo info{"language_model", {16}, 256, 1};
-  CHECK_THROWS_WITH(build_model(Params(sub(t, "model"), "model"), sub(t, "model"), info, 256),
+  DataInfo info{Task::LanguageModel, {16}, 256, 1};
+  CHECK_THROWS_WITH(build<ModelFamily>(t, ModelInputs{info, 256}),
                     Catch::Contains("heads (4) must divide width (30)"));
 }
 
@@ -129,12 +142,10 @@ TEST_CASE("metrics are sums reduced once: accuracy, top-k, mse, mae, perplexity"
   auto t = resolved(
       "[[metrics]]\nkind = \"accuracy\"\n[[metrics]]\nkind = \"top_k_accuracy\"\nk = 2\n"
       "[[metrics]]\nkind = \"perplexity\"\n");
-  std::vector<Params> ms;
-  for (auto& m : *t["metrics"].as_array()) ms.emplace_back(*m.as_table(), "metrics");
-  DataInfo info{"classification", {2}, 3, 1};
+  DataInfo info{Task::Classification, {2}, 3, 1};
   auto loss_t = resolved("[loss]\nkind = \"cross_entropy\"\n");
-  auto loss = build_loss(Params(sub(loss_t, "loss"), "loss"), info);
-  MetricSet set(ms, loss, info);
+  auto loss = build<LossFamily>(loss_t, info).fn;
+  MetricSet set(metrics_of(t, info), loss);
   auto logits = torch::tensor({{3.0, 2.0, 0.0}, {0.0, 1.0, 3.0}, {1.0, 3.0, 2.0}});
   auto target = torch::tensor({0, 1, 2}, torch::kLong);
   set.update(logits.slice(0, 0, 2), target.slice(0, 0, 2));  // two batches, one result
@@ -146,34 +157,47 @@ TEST_CASE("metrics are sums reduced once: accuracy, top-k, mse, mae, perplexity"
   CHECK(v["val/loss"] == Approx(ce));
   CHECK(v["val/perplexity"] == Approx(std::exp(ce)));
 
-  DataInfo reg{"regression", {2}, 0, 1};
+  DataInfo reg{Task::Regression, {2}, 0, 1};
   auto r = resolved("[[metrics]]\nkind = \"mse\"\n[[metrics]]\nkind = \"mae\"\n");
-  std::vector<Params> rms;
-  for (auto& m : *r["metrics"].as_array()) rms.emplace_back(*m.as_table(), "metrics");
   auto mse_t = resolved("[loss]\nkind = \"mse\"\n");
-  MetricSet rset(rms, build_loss(Params(sub(mse_t, "loss"), "loss"), reg), reg);
+  MetricSet rset(metrics_of(r, reg), build<LossFamily>(mse_t, reg).fn);
   rset.update(torch::tensor({{1.0}, {3.0}}), torch::tensor({{0.0}, {1.0}}));
   auto rv = rset.values(rset.sums(), "test");
   CHECK(rv["test/mse"] == Approx(2.5));
   CHECK(rv["test/mae"] == Approx(1.5));
   // A metric that does not fit the task says so.
-  CHECK_THROWS_WITH(MetricSet(ms, loss, reg), Catch::Contains("needs class targets"));
+  CHECK_THROWS_WITH(metrics_of(t, reg), Catch::Contains("needs class targets"));
 }
 
 TEST_CASE("a user callback kind plugs into the registry", "[engine][callbacks]") {
+  struct CounterConfig {
+    int64_t step = 1;
+  };
   struct Counter : EngineCallback {
-    int* calls;
-    explicit Counter(int* c) : calls(c) {
-      on("on_train_epoch_end", [this](const fabric::HookArgs&) { ++*calls; });
+    Counter(int64_t* total, int64_t step) {
+      on("on_train_epoch_end", [total, step](const fabric::HookArgs&) { *total += step; });
     }
   };
-  int calls = 0;
-  register_callback("counter", [&](const Params&) { return std::make_shared<Counter>(&calls); });
-  toml::table t{{"kind", "counter"}};
-  auto cb = build_callback(Params(t, "callbacks[0]"));
+  static const auto spec =
+      fabric::exp::ParamSpec<CounterConfig>("callbacks", "counter", "Counts epochs.")
+          .param(&CounterConfig::step, "step", "Added per epoch.")
+          .alias("increment");
+  static int64_t total = 0;
+  register_component<CallbackFamily>(spec, [](const CounterConfig& c, const NoContext&) {
+    return std::make_shared<Counter>(&total, c.step);
+  });
+  CHECK(fabric::exp::global_registry().find("callbacks", "counter") != nullptr);
+  CHECK_THROWS_WITH(register_component<CallbackFamily>(
+                        spec, [](const CounterConfig&, const NoContext&) { return nullptr; }),
+                    Catch::Contains("Key already registered"));
+  // The alias reaches the typed config.
+  toml::table recipe{{"callbacks", toml::array{toml::table{{"kind", "counter"}, {"increment", 3}},
+                                               toml::table{{"kind", "nope"}}}}};
+  const toml::table& first = *(*recipe["callbacks"].as_array())[0].as_table();
+  auto cb = component_factories().build<CallbackFamily>(first, NoContext{});
   cb->invoke("on_train_epoch_end", {});
-  CHECK(calls == 1);
-  toml::table unknown{{"kind", "nope"}};
-  CHECK_THROWS_WITH(build_callback(Params(unknown, "callbacks[1]")),
-                    Catch::Contains("[callbacks[1]] kind 'nope'"));
+  CHECK(total == 3);
+  CHECK_THROWS_WITH(
+      build_each<CallbackFamily>(recipe, [](const std::string&) { return NoContext{}; }),
+      Catch::Contains("[callbacks[1]] kind 'nope' is not supported yet"));
 }

@@ -1,6 +1,48 @@
-// The one list of built-in recipe tables and components (STYLE.md B3). Adding a component is one
-// file under components/ and one line here.
-#include "exp/components/entries.hpp"
+// The one list of built-in recipe tables and component declarations. A component's
+// declaration (typed config and ParamSpec) is one header under components/ and one line here; its
+// factory registers against the same (table, kind) in src/engine/components/.
+#include "exp/components/callbacks/checkpoint.hpp"
+#include "exp/components/callbacks/early_stopping.hpp"
+#include "exp/components/callbacks/lr_monitor.hpp"
+#include "exp/components/callbacks/throughput.hpp"
+#include "exp/components/data/csv.hpp"
+#include "exp/components/data/fashion_mnist.hpp"
+#include "exp/components/data/mnist.hpp"
+#include "exp/components/data/synthetic.hpp"
+#include "exp/components/data/tensors.hpp"
+#include "exp/components/data/text.hpp"
+#include "exp/components/loggers/csv.hpp"
+#include "exp/components/loggers/store.hpp"
+#include "exp/components/loggers/tensorboard.hpp"
+#include "exp/components/losses/bce_with_logits.hpp"
+#include "exp/components/losses/cross_entropy.hpp"
+#include "exp/components/losses/l1.hpp"
+#include "exp/components/losses/mse.hpp"
+#include "exp/components/losses/nll.hpp"
+#include "exp/components/losses/smooth_l1.hpp"
+#include "exp/components/metrics/accuracy.hpp"
+#include "exp/components/metrics/mae.hpp"
+#include "exp/components/metrics/mse.hpp"
+#include "exp/components/metrics/perplexity.hpp"
+#include "exp/components/metrics/top_k_accuracy.hpp"
+#include "exp/components/models/cnn.hpp"
+#include "exp/components/models/mlp.hpp"
+#include "exp/components/models/resnet.hpp"
+#include "exp/components/models/sequential.hpp"
+#include "exp/components/models/torchscript.hpp"
+#include "exp/components/models/transformer_lm.hpp"
+#include "exp/components/optim/adagrad.hpp"
+#include "exp/components/optim/adam.hpp"
+#include "exp/components/optim/adamw.hpp"
+#include "exp/components/optim/rmsprop.hpp"
+#include "exp/components/optim/sgd.hpp"
+#include "exp/components/sched/constant.hpp"
+#include "exp/components/sched/cosine.hpp"
+#include "exp/components/sched/exponential.hpp"
+#include "exp/components/sched/linear.hpp"
+#include "exp/components/sched/multistep.hpp"
+#include "exp/components/sched/one_cycle.hpp"
+#include "exp/components/sched/step.hpp"
 #include "exp/recipe/tables.hpp"
 
 namespace fabric::exp {
@@ -27,48 +69,48 @@ void register_builtin(Registry& r) {
   sweep.filled_when_absent = false;
   r.add_table(sweep);
 
-  r.add(components::mlp_model_entry());
-  r.add(components::cnn_model_entry());
-  r.add(components::resnet_model_entry());
-  r.add(components::transformer_lm_model_entry());
-  r.add(components::sequential_model_entry());
-  r.add(components::torchscript_model_entry());
-  r.add(components::sgd_optimizer_entry());
-  r.add(components::adam_optimizer_entry());
-  r.add(components::adamw_optimizer_entry());
-  r.add(components::rmsprop_optimizer_entry());
-  r.add(components::adagrad_optimizer_entry());
-  r.add(components::constant_scheduler_entry());
-  r.add(components::step_scheduler_entry());
-  r.add(components::multistep_scheduler_entry());
-  r.add(components::exponential_scheduler_entry());
-  r.add(components::cosine_scheduler_entry());
-  r.add(components::linear_scheduler_entry());
-  r.add(components::one_cycle_scheduler_entry());
-  r.add(components::fashion_mnist_data_entry());
-  r.add(components::mnist_data_entry());
-  r.add(components::csv_data_entry());
-  r.add(components::synthetic_data_entry());
-  r.add(components::text_data_entry());
-  r.add(components::tensors_data_entry());
-  r.add(components::cross_entropy_loss_entry());
-  r.add(components::mse_loss_entry());
-  r.add(components::l1_loss_entry());
-  r.add(components::smooth_l1_loss_entry());
-  r.add(components::bce_with_logits_loss_entry());
-  r.add(components::nll_loss_entry());
-  r.add(components::accuracy_metric_entry());
-  r.add(components::top_k_accuracy_metric_entry());
-  r.add(components::mse_metric_entry());
-  r.add(components::mae_metric_entry());
-  r.add(components::perplexity_metric_entry());
-  r.add(components::checkpoint_callback_entry());
-  r.add(components::early_stopping_callback_entry());
-  r.add(components::lr_monitor_callback_entry());
-  r.add(components::throughput_callback_entry());
-  r.add(components::store_logger_entry());
-  r.add(components::csv_logger_entry());
-  r.add(components::tensorboard_logger_entry());
+  r.add(components::mlp_model_spec());
+  r.add(components::cnn_model_spec());
+  r.add(components::resnet_model_spec());
+  r.add(components::transformer_lm_model_spec());
+  r.add(components::sequential_model_spec());
+  r.add(components::torchscript_model_spec());
+  r.add(components::sgd_optimizer_spec());
+  r.add(components::adam_optimizer_spec());
+  r.add(components::adamw_optimizer_spec());
+  r.add(components::rmsprop_optimizer_spec());
+  r.add(components::adagrad_optimizer_spec());
+  r.add(components::constant_scheduler_spec());
+  r.add(components::step_scheduler_spec());
+  r.add(components::multistep_scheduler_spec());
+  r.add(components::exponential_scheduler_spec());
+  r.add(components::cosine_scheduler_spec());
+  r.add(components::linear_scheduler_spec());
+  r.add(components::one_cycle_scheduler_spec());
+  r.add(components::fashion_mnist_data_spec());
+  r.add(components::mnist_data_spec());
+  r.add(components::csv_data_spec());
+  r.add(components::synthetic_data_spec());
+  r.add(components::text_data_spec());
+  r.add(components::tensors_data_spec());
+  r.add(components::cross_entropy_loss_spec());
+  r.add(components::mse_loss_spec());
+  r.add(components::l1_loss_spec());
+  r.add(components::smooth_l1_loss_spec());
+  r.add(components::bce_with_logits_loss_spec());
+  r.add(components::nll_loss_spec());
+  r.add(components::accuracy_metric_spec());
+  r.add(components::top_k_accuracy_metric_spec());
+  r.add(components::mse_metric_spec());
+  r.add(components::mae_metric_spec());
+  r.add(components::perplexity_metric_spec());
+  r.add(components::checkpoint_callback_spec());
+  r.add(components::early_stopping_callback_spec());
+  r.add(components::lr_monitor_callback_spec());
+  r.add(components::throughput_callback_spec());
+  r.add(components::store_logger_spec());
+  r.add(components::csv_logger_spec());
+  r.add(components::tensorboard_logger_spec());
 }
 
 }  // namespace fabric::exp

@@ -30,6 +30,30 @@ std::string type_name(ParamType type) {
   return "?";
 }
 
+const toml::node* SpecBase::lookup(const toml::table& table, const ParamInfo& param) const {
+  if (const toml::node* n = table.get(param.name)) return n;
+  for (const auto& alias : param.aliases) {
+    if (const toml::node* n = table.get(alias)) return n;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> table_type_names(const ParamInfo& param) {
+  std::vector<std::string> names;
+  if (param.table_types) {
+    for (const SpecBase* spec : param.table_types()) names.push_back(spec->kind());
+  }
+  return names;
+}
+
+const SpecBase* find_table_type(const ParamInfo& param, const std::string& type) {
+  if (!param.table_types) return nullptr;
+  for (const SpecBase* spec : param.table_types()) {
+    if (spec->kind() == type) return spec;
+  }
+  return nullptr;
+}
+
 namespace {
 std::string number(double v) {
   std::ostringstream os;

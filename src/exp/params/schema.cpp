@@ -95,6 +95,12 @@ toml::table param_schema(const ParamInfo& p) {
       s.insert("type", "array");
       toml::table items;
       items.insert("type", "object");
+      if (p.table_types) {  // each table's `type`
+        toml::array types;
+        for (const auto& c : table_type_names(p)) types.push_back(c);
+        items.insert("required", toml::array{"type"});
+        items.insert("properties", toml::table{{"type", toml::table{{"enum", types}}}});
+      }
       s.insert("items", items);
       break;
     }
@@ -219,6 +225,7 @@ std::string reference_markdown(const Registry& registry, const std::string& filt
       std::vector<std::string> allowed;
       for (const auto& c : p.checks) allowed.push_back(c.phrase);
       if (!p.choices.empty()) allowed.push_back(join(p.choices, ", "));
+      if (p.table_types) allowed.push_back("type: " + join(table_type_names(p), ", "));
       if (p.nonempty) allowed.push_back("non-empty");
       if (p.is_path) allowed.push_back("existing file");
       std::string def = p.required ? "**required**" : "";
@@ -231,6 +238,23 @@ std::string reference_markdown(const Registry& registry, const std::string& filt
          << join(allowed, "; ") << " | " << p.doc << " |\n";
     }
     os << "\n";
+    for (const auto& p : spec.params()) {
+      if (!p.table_types) continue;
+      os << "Each table of `" << p.name << "` by its `type`:\n\n";
+      for (const SpecBase* type : p.table_types()) {
+        std::vector<std::string> keys;
+        for (const auto& k : type->params()) {
+          std::vector<std::string> facts{type_name(k.type)};
+          if (k.required) facts.push_back("required");
+          if (k.default_value) facts.push_back("default " + value_text(*k.default_value));
+          for (const auto& c : k.checks) facts.push_back(c.phrase);
+          keys.push_back("`" + k.name + "` (" + join(facts, ", ") + ")");
+        }
+        os << "- `" << type->kind() << "`: " << type->summary()
+           << (keys.empty() ? "" : " Keys: " + join(keys, ", ") + ".") << "\n";
+      }
+      os << "\n";
+    }
   };
   for (const auto& info : registry.tables()) {
     if (!only_table.empty() && info.name != only_table) continue;

@@ -8,10 +8,10 @@
 
 namespace fabric::exp {
 
-std::string recipe_schema_json(const Registry& registry = builtin_registry());
+std::string recipe_schema_json(const Registry& registry = global_registry());
 /// The whole reference, or only `filter`: a table ("optimizer") or one kind ("optimizer.adamw").
 /// Throws std::invalid_argument naming the valid choices for an unknown filter.
-std::string reference_markdown(const Registry& registry = builtin_registry(),
+std::string reference_markdown(const Registry& registry = global_registry(),
                                const std::string& filter = "");
 
 }  // namespace fabric::exp

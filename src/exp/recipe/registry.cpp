@@ -10,7 +10,8 @@ void Registry::add_table(TableInfo table) {
   tables_.push_back(std::move(table));
 }
 
-void Registry::add(ComponentEntry entry) {
+void Registry::add(const SpecBase& spec) {
+  const ComponentEntry entry{spec.table(), spec.kind(), &spec};
   const TableInfo* t = table(entry.table);
   if (!t || t->shape == TableShape::Fixed) {
     throw std::logic_error("component " + entry.kind + ": no component table [" + entry.table +
@@ -52,8 +53,8 @@ std::vector<std::string> Registry::kinds(const std::string& table) const {
   return out;
 }
 
-const Registry& builtin_registry() {
-  static const Registry registry = [] {
+Registry& global_registry() {
+  static Registry registry = [] {
     Registry r;
     register_builtin(r);
     return r;

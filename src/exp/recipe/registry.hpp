@@ -36,8 +36,9 @@ struct ComponentEntry {
 class Registry {
  public:
   void add_table(TableInfo table);
-  /// Throws std::logic_error on a duplicate kind or a table that does not exist.
-  void add(ComponentEntry entry);
+  /// Adds a component kind under its spec's (table, kind). Throws std::logic_error on a duplicate
+  /// kind or a table that does not exist.
+  void add(const SpecBase& spec);
 
   const TableInfo* table(const std::string& name) const;
   const std::vector<TableInfo>& tables() const { return tables_; }
@@ -51,8 +52,10 @@ class Registry {
   std::map<std::string, std::map<std::string, ComponentEntry>> components_;
 };
 
-/// Tables, fabric and run parameters, and every built-in component.
-const Registry& builtin_registry();
+/// The process's registry: the built-in tables and components, and those the program added
+/// (engine::register_component adds a user's component here and its factory to the engine).
+/// Components are added at start-up, before recipes are read.
+Registry& global_registry();
 
 /// Registers the built-in tables and components into `registry` (the one list).
 void register_builtin(Registry& registry);

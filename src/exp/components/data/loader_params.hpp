@@ -47,7 +47,8 @@ struct IdxImagesConfig : LoaderParams {
 template <class Config>
 ParamSpec<Config> idx_images_spec(const std::string& kind, const std::string& summary) {
   ParamSpec<Config> spec("data", kind, summary);
-  spec.template param<std::string>(&Config::root, "root", "Folder with the (gzipped) IDX files.")
+  spec.gives_sample_rank(3)
+      .template param<std::string>(&Config::root, "root", "Folder with the (gzipped) IDX files.")
       .path()
       .template param<bool>(&Config::normalize, "normalize",
                             "Standardise pixels with the training mean and std.")
