@@ -172,7 +172,7 @@ struct LionConfig {
   double lr = 1e-4;
   double weight_decay = 0.0;
 };
-fabric::exp::ComponentEntry lion_entry() {
+const fabric::exp::ParamSpec<LionConfig>& lion_spec() {
   using namespace fabric::exp;
   static const auto spec =
       ParamSpec<LionConfig>("optimizer", "lion", "The Lion optimizer (user component).")
@@ -180,7 +180,7 @@ fabric::exp::ComponentEntry lion_entry() {
           .check(gt(0))
           .param(&LionConfig::weight_decay, "weight_decay", "Decoupled weight decay.")
           .check(ge(0));
-  return {"optimizer", "lion", &spec};
+  return spec;
 }
 }  // namespace
 
@@ -188,8 +188,8 @@ TEST_CASE("users register their own components through the same registry",
           "[exp][recipe][registry]") {
   fabric::exp::Registry registry;
   fabric::exp::register_builtin(registry);
-  registry.add(lion_entry());
-  CHECK_THROWS_WITH(registry.add(lion_entry()), Catch::Contains("Key already registered"));
+  registry.add(lion_spec());
+  CHECK_THROWS_WITH(registry.add(lion_spec()), Catch::Contains("Key already registered"));
   test_support::TempDir dir;
   std::ofstream(dir.str("r.toml"))
       << "[run]\nmax_steps = 1\n[model]\nkind = \"mlp\"\n[optimizer]\nkind = \"lion\"\n"

@@ -17,7 +17,7 @@ namespace {
 const fs::path kRoot = FABRIC_SOURCE_DIR;
 
 std::vector<const SpecBase*> all_specs() {
-  const Registry& r = builtin_registry();
+  const Registry& r = global_registry();
   std::vector<const SpecBase*> out;
   for (const auto& t : r.tables()) {
     if (t.spec) out.push_back(t.spec);
@@ -96,15 +96,15 @@ TEST_CASE("taplo accepts every shipped recipe against the schema and rejects a t
 }
 
 TEST_CASE("component help comes from the same declarations", "[exp][schema]") {
-  auto adamw = reference_markdown(builtin_registry(), "optimizer.adamw");
+  auto adamw = reference_markdown(global_registry(), "optimizer.adamw");
   CHECK(adamw.find("### `kind = \"adamw\"`") != std::string::npos);
   CHECK(adamw.find("| `lr` (alias `learning_rate`) | number | `0.001` | > 0 | Learning rate. |") !=
         std::string::npos);
   CHECK(adamw.find("sgd") == std::string::npos);
-  auto run = reference_markdown(builtin_registry(), "run");
+  auto run = reference_markdown(global_registry(), "run");
   CHECK(run.find("`max_epochs`") != std::string::npos);
-  CHECK_THROWS_WITH(reference_markdown(builtin_registry(), "optimizer.adamww"),
+  CHECK_THROWS_WITH(reference_markdown(global_registry(), "optimizer.adamww"),
                     Catch::Contains("no optimizer kind 'adamww' (did you mean adamw?)"));
-  CHECK_THROWS_WITH(reference_markdown(builtin_registry(), "optimiser"),
+  CHECK_THROWS_WITH(reference_markdown(global_registry(), "optimiser"),
                     Catch::Contains("did you mean optimizer?"));
 }

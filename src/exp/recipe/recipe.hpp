@@ -44,9 +44,14 @@ struct Recipe {
   toml::table table{};                   // merged and overridden, without `extends`
 };
 
+/// `optimizer.learning_rate` -> `optimizer.lr`: a recipe path with its last key in its canonical
+/// spelling (by the spec that declares it in `recipe`); unchanged where none does.
+std::string canonical_path(toml::table& recipe, const std::string& dotted,
+                           const Registry& registry = global_registry());
+
 /// Loads, merges, overrides and validates. Throws RecipeError with every diagnostic.
 Recipe load_recipe(const std::string& path, const std::vector<std::string>& overrides = {},
-                   const Registry& registry = builtin_registry());
+                   const Registry& registry = global_registry());
 
 /// Validation of an already merged table (paths are resolved against `base_dir`).
 /// `file` names the recipe in diagnostics that have no position of their own.
@@ -56,10 +61,10 @@ std::vector<Diagnostic> validate_recipe(const toml::table& recipe, const Registr
 /// Rewrites every path parameter of a loaded recipe as an absolute path, resolved as validation
 /// resolves it (relative to the file that wrote it), so the recipe runs from anywhere.
 void absolutize_paths(toml::table& recipe, const std::string& base_dir,
-                      const Registry& registry = builtin_registry());
+                      const Registry& registry = global_registry());
 
 /// The recipe with every declared default filled in (`config show --defaults`).
-toml::table with_defaults(const toml::table& recipe, const Registry& registry = builtin_registry());
+toml::table with_defaults(const toml::table& recipe, const Registry& registry = global_registry());
 
 /// TOML text of a table, as `config show` prints it.
 std::string to_toml(const toml::table& table);

@@ -109,10 +109,11 @@ const ParamSpec<SweepConfig>& sweep_spec() {
           .param(&SweepConfig::launcher, "launcher",
                  "local: child processes; slurm: a job array script whose tasks run the trials.")
           .choices({"local", "slurm"})
-          .table("parameters",
-                 "The search space: recipe key -> a list of values, or a table { distribution, "
-                 "min, max } with distribution uniform, log_uniform, int_uniform or "
-                 "int_log_uniform.");
+          .free_table(
+              "parameters",
+              "The search space: recipe key -> a list of values, or a table { distribution, "
+              "min, max } with distribution uniform, log_uniform, int_uniform or "
+              "int_log_uniform.");
   return spec;
 }
 
