@@ -8,8 +8,8 @@
 #include "cli/commands.hpp"
 #include "cli/open_store.hpp"
 #include "cli/table_output.hpp"
-#include "fabric/error.hpp"
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
+#include "fabric/base/error.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {

@@ -6,7 +6,7 @@
 #include "cli/commands.hpp"
 #include "exp/params/schema.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
 #include "store/schema.hpp"
 
 namespace fabric::cli {
@@ -97,7 +97,7 @@ void add_recipe_commands(CLI::App& app) {
     sub->add_option("--out", *out, "Write here instead of stdout");
     register_action(sub, [out, filter] {
       try {
-        return write_or_print(exp::reference_markdown(exp::builtin_registry(), *filter), *out);
+        return write_or_print(exp::reference_markdown(exp::global_registry(), *filter), *out);
       } catch (const std::invalid_argument& e) {
         std::cerr << "fabric-exp docs: " << e.what() << "\n";
         return 2;

@@ -95,7 +95,7 @@ void print_run_json(store::RunStore& s, const store::RunRecord& r) {
   field("id", json_string(r.id));
   field("name", json_string(r.name));
   field("experiment", json_string(r.experiment));
-  field("status", json_string(r.status));
+  field("status", json_string(store::status_name(r.status)));
   field("exit_code", r.exit_code ? std::to_string(*r.exit_code) : "null");
   field("error", json_string(r.error));
   field("note", json_string(r.note));
@@ -229,7 +229,7 @@ int remove_runs(const std::vector<std::string>& refs, bool yes, const std::strin
     }
   }
   for (const auto& r : runs) {
-    if (r.status == "running") {
+    if (r.status == store::Status::Running) {
       throw store::StoreError("run " + r.id + " is still running (pid " + std::to_string(r.pid) +
                               ")");
     }

@@ -44,7 +44,7 @@ int list_sweeps(const std::string& store_arg, const std::string& format) {
   for (const auto& s : sweeps.list()) {
     auto trials = sweeps.trials(s.id);
     int ended = 0;
-    for (const auto& t : trials) ended += t.status != "running" && t.status != "queued";
+    for (const auto& t : trials) ended += store::has_ended(t.status);
     const auto ranked = sweep::ranked_trials(trials, s.minimize());
     const auto* best = sweep::best_trial(ranked);
     const SqlValue best_value = best ? SqlValue{*best->value} : SqlValue{};
@@ -52,7 +52,7 @@ int list_sweeps(const std::string& store_arg, const std::string& format) {
     char when[32];
     std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&created));
     table.rows.push_back(
-        {s.id, s.name, s.status, s.method,
+        {s.id, s.name, store::status_name(s.status), s.method,
          s.objective.empty() ? SqlValue{} : SqlValue{s.direction + " " + s.objective},
          int64_t(ended), s.max_trials, best_value, std::string(when)});
   }
@@ -73,13 +73,13 @@ int show_sweep(const std::string& ref, const std::string& store_arg, const std::
   for (const auto& d : settings.space) table.headers.push_back(d.path);
   table.headers.insert(table.headers.end(), {"run", "note"});
   for (const auto& t : trials) {
-    std::vector<SqlValue> row{t.number, t.status};
+    std::vector<SqlValue> row{t.number, store::status_name(t.status)};
     if (!s.objective.empty()) row.push_back(optional_real(t.value));
     auto point = sweep::point_from_toml(settings.space, t.params);
     for (const auto& v : point) row.push_back(typed_value(v));
     row.push_back(t.run_id.empty() ? SqlValue{} : SqlValue{t.run_id});
     std::string note;
-    if (t.status == "pruned" && t.pruned_report) {
+    if (t.status == store::Status::Pruned && t.pruned_report) {
       note = fmt::format("pruned at validation {}{}: {:.6g} vs {:.6g}", *t.pruned_report,
                          t.pruned_rung ? " (rung " + std::to_string(*t.pruned_rung) + ")" : "",
                          t.pruned_value.value_or(NAN), t.pruned_threshold.value_or(NAN));

@@ -11,7 +11,7 @@
 #include "cli/commands.hpp"
 #include "exp/diag/diagnostic.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/utilities/printable.hpp"
 #include "store/query.hpp"
 #include "store/sqlite.hpp"

@@ -261,15 +261,15 @@ std::string RunStore::create_run(const NewRun& run) {
   return id;
 }
 
-void RunStore::finish_run(const std::string& id, const std::string& status, int exit_code,
+void RunStore::finish_run(const std::string& id, Status status, int exit_code,
                           const std::string& error) {
   db_->transaction([&] {
     const double now = now_seconds();
     db_->prepare(
            "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
            "heartbeat_at = ? WHERE id = ?")
-        .bind_all({status, int64_t(exit_code), error.empty() ? SqlValue{} : SqlValue{error}, now,
-                   now, id})
+        .bind_all({status_name(status), int64_t(exit_code),
+                   error.empty() ? SqlValue{} : SqlValue{error}, now, now, id})
         .run();
   });
 }
@@ -391,11 +391,13 @@ std::optional<RunRecord> RunStore::get(const std::string& id) {
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   RunRecord r;
-  std::string* texts[] = {&r.id,         &r.name,          &r.experiment,     &r.status,
+  std::string status;
+  std::string* texts[] = {&r.id,         &r.name,          &r.experiment,     &status,
                           &r.run_dir,    &r.error,         &r.recipe_path,    &r.recipe_text,
                           &r.resolved,   &r.resolved_hash, &r.overrides_json, &r.env_json,
                           &r.git_commit, &r.host,          &r.parent};
   for (int i = 0; i < 15; ++i) *texts[i] = st.text(i);
+  r.status = parse_status(status);
   if (!st.is_null(15)) r.exit_code = st.integer(15);
   if (!st.is_null(16)) r.git_dirty = st.integer(16);
   r.created_at = st.real(17);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/sqlite.hpp"
+#include "store/status.hpp"
 
 namespace fabric::store {
 
@@ -42,7 +43,8 @@ struct NewRun {
 };
 
 struct RunRecord {
-  std::string id, name, experiment, status, run_dir, error;
+  std::string id, name, experiment, run_dir, error;
+  Status status = Status::Running;
   std::string recipe_path, recipe_text, resolved, resolved_hash, overrides_json, env_json;
   std::string git_commit, host, parent, note;
   std::optional<int64_t> exit_code, git_dirty;
@@ -85,7 +87,7 @@ class RunStore {
   /// Inserts a run with status "running" and creates its folder; returns its id.
   std::string create_run(const NewRun& run);
   /// running -> finished / failed / killed / pruned.
-  void finish_run(const std::string& id, const std::string& status, int exit_code,
+  void finish_run(const std::string& id, Status status, int exit_code,
                   const std::string& error = "");
   /// A resumed run is running again.
   void reopen_run(const std::string& id);

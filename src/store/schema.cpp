@@ -2,10 +2,10 @@
 
 namespace fabric::store {
 
-const std::vector<std::string>& migrations() {
-  static const std::vector<std::string> m{
-      // 1: runs, params, tags, metrics, metric summaries, artifacts.
-      R"sql(
+namespace {
+
+// 1: runs, params, tags, metrics, metric summaries, artifacts.
+constexpr const char* kMigration1 = R"sql(
 CREATE TABLE runs (
   id            TEXT PRIMARY KEY,
   name          TEXT NOT NULL,
@@ -73,15 +73,17 @@ CREATE TABLE artifacts (
   created_at REAL,
   PRIMARY KEY (run_id, path)
 );
-)sql",
-      // 2: a free-text note per run (`fabric-exp run --note`), as MLflow's run description.
-      R"sql(
+)sql";
+
+// 2: a free-text note per run (`fabric-exp run --note`), as MLflow's run description.
+constexpr const char* kMigration2 = R"sql(
 ALTER TABLE runs ADD COLUMN note TEXT;
-)sql",
-      // 3: sweeps (`fabric-exp sweep`), their trials, and ASHA's rungs. A trial is a run once its
-      // process has created one; its parameters and end are kept here too, so that a sweep can
-      // resume and its sampler see every trial.
-      R"sql(
+)sql";
+
+// 3: sweeps (`fabric-exp sweep`), their trials, and ASHA's rungs. A trial is a run once its
+// process has created one; its parameters and end are kept here too, so that a sweep can
+// resume and its sampler see every trial.
+constexpr const char* kMigration3 = R"sql(
 CREATE TABLE sweeps (
   id           TEXT PRIMARY KEY,
   name         TEXT NOT NULL,
@@ -128,8 +130,12 @@ CREATE TABLE sweep_rungs (
   value    REAL NOT NULL,
   PRIMARY KEY (sweep_id, rung, number)
 );
-)sql",
-  };
+)sql";
+
+}  // namespace
+
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> m{kMigration1, kMigration2, kMigration3};
   return m;
 }
 

@@ -19,14 +19,16 @@
 
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/toml_nodes.hpp"
-#include "fabric/error.hpp"
-#include "fabric/utilities/atomic_write.hpp"
-#include "fabric/utilities/stop_signal.hpp"
+#include "fabric/base/atomic_write.hpp"
+#include "fabric/base/error.hpp"
+#include "fabric/base/stop_signal.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/slurm.hpp"
 #include "sweep/sweep_store.hpp"
 
 namespace fabric::sweep {
+
+using store::Status;
 
 namespace fs = std::filesystem;
 
@@ -139,22 +141,23 @@ class Controller {
     int finished = 0;
     int64_t ended = 0;
     for (const auto& t : trials) {
-      finished += t.status == "finished";
-      ended += t.status == "finished" || t.status == "pruned" || t.status == "failed";
+      finished += t.status == Status::Finished;
+      ended +=
+          t.status == Status::Finished || t.status == Status::Pruned || t.status == Status::Failed;
     }
     // A sweep is finished only when every trial number has ended; anything else resumes.
     if (!stopping && ended < sweep_.max_trials) {
-      sweeps_.set_status(sweep_.id, "stopped");
+      sweeps_.set_status(sweep_.id, Status::Stopped);
       line(fmt::format("{} of {} trials ended; continue with: fabric-exp sweep --resume {}", ended,
                        sweep_.max_trials, sweep_.id));
       return 1;
     }
     if (stopping) {
-      sweeps_.set_status(sweep_.id, "stopped");
+      sweeps_.set_status(sweep_.id, Status::Stopped);
       line("stopped; continue with: fabric-exp sweep --resume " + sweep_.id);
       return 128 + stop_signal().load();
     }
-    sweeps_.set_status(sweep_.id, finished > 0 ? "finished" : "failed");
+    sweeps_.set_status(sweep_.id, finished > 0 ? Status::Finished : Status::Failed);
     report_best(trials);
     return finished > 0 ? 0 : 1;
   }
@@ -167,7 +170,7 @@ class Controller {
   void trial_ended(const Running& r, int wait_status, bool stopping) {
     auto trial = sweeps_.trial(sweep_.id, r.number);
     const std::string log = sweep_.sweep_dir + "/trial-" + std::to_string(r.number) + ".log";
-    if (trial && trial->status == "running") {
+    if (trial && trial->status == Status::Running) {
       // The trial process died before recording its end (a crash, SIGKILL, or the sweep's own
       // stop reaching it before its signal handlers were in place): say so for it.
       const bool signaled = WIFSIGNALED(wait_status);
@@ -181,10 +184,10 @@ class Controller {
           stopped ? "stopped with the sweep (" + how + ") before it recorded its end"
                   : "trial process ended (" + how + ") without recording" +
                         (tail.empty() ? std::string(" anything (its log is empty)") : ": " + tail);
-      const std::string status = stopped ? "killed" : "failed";
+      const Status status = stopped ? Status::Killed : Status::Failed;
       if (!trial->run_id.empty()) {
         auto run = runs_.get(trial->run_id);
-        if (run && run->status == "running")
+        if (run && run->status == Status::Running)
           runs_.finish_run(run->id, status, stopped ? 128 + WTERMSIG(wait_status) : 1, error);
       }
       sweeps_.end_trial(sweep_.id, r.number, status, std::nullopt, error);
@@ -192,13 +195,13 @@ class Controller {
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
-    std::string text = fmt::format("trial {} {}", r.number, trial->status);
+    std::string text = fmt::format("trial {} {}", r.number, status_name(trial->status));
     if (trial->value) text += fmt::format("  {} {:.6g}", sweep_.objective, *trial->value);
-    if (trial->status == "pruned" && trial->pruned_report) {
+    if (trial->status == Status::Pruned && trial->pruned_report) {
       text += fmt::format(" (at validation {}: {:.6g} vs {:.6g})", *trial->pruned_report,
                           trial->pruned_value.value_or(NAN), trial->pruned_threshold.value_or(NAN));
     }
-    if (trial->status == "failed")
+    if (trial->status == Status::Failed)
       text += "  " + trial->error.substr(0, 300) + "  (log: " + log + ")";
     text += fmt::format("  {:.1f} s", secs);
     if (!trial->run_id.empty()) text += "  run " + trial->run_id;
@@ -210,10 +213,10 @@ class Controller {
     const TrialRecord* best = best_trial(ranked);
     int counts[4] = {0, 0, 0, 0};
     for (const auto& t : trials) {
-      counts[0] += t.status == "finished";
-      counts[1] += t.status == "pruned";
-      counts[2] += t.status == "failed";
-      counts[3] += t.status == "killed";
+      counts[0] += t.status == Status::Finished;
+      counts[1] += t.status == Status::Pruned;
+      counts[2] += t.status == Status::Failed;
+      counts[3] += t.status == Status::Killed;
     }
     line(fmt::format("done: {} finished, {} pruned, {} failed, {} killed", counts[0], counts[1],
                      counts[2], counts[3]));
@@ -234,45 +237,53 @@ class Controller {
 
 }  // namespace
 
-int run_sweep(const SweepRequest& request) {
-  const std::string store_path =
-      request.store.empty() ? store::default_store_path() : request.store;
-  if (!request.resume.empty()) {
-    store::RunStore runs(store_path);
-    SweepStore sweeps(runs);
-    if (!request.recipe.empty()) {
-      throw UsageError("--resume continues a recorded sweep with its own recipe; drop '" +
-                       request.recipe + "'");
-    }
-    sweeps.reap_stale();
-    auto sweep = sweeps.get(sweeps.resolve(request.resume));
-    if (sweep->status == "finished" || sweep->status == "failed") {
-      throw ValueError("sweep " + sweep->id + " already ended (" + sweep->status + ")");
-    }
-    if (sweep->status == "running") {
-      throw ValueError("sweep " + sweep->id + " is running (controller pid " +
-                       std::to_string(sweep->pid) + " on " + sweep->host + ")");
-    }
-    SweepSettings settings = read_settings(sweep->spec);
-    if (request.parallel) sweep->parallel = *request.parallel;
-    std::deque<int64_t> unfinished;
-    int64_t next = 0;
-    for (const auto& t : sweeps.trials(sweep->id)) {
-      if (t.status == "running" || t.status == "queued" || t.status == "killed")
-        unfinished.push_back(t.number);
-      next = std::max(next, t.number + 1);
-    }
-    sweeps.reopen(sweep->id);
-    std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished.size()
-              << " unfinished trial(s), "
-              << (next < sweep->max_trials ? "trials " + std::to_string(next) + ".." +
-                                                 std::to_string(sweep->max_trials - 1) + " to start"
-                                           : std::string("no new trial to start"))
-              << std::endl;
-    return Controller(runs, *sweep, settings).run(unfinished, next);
-  }
+namespace {
 
-  // ---- a new sweep: the recipe, its [sweep] table and the command line's multirun forms ------
+/// --resume: the recorded sweep goes on with its own spec, its unfinished trials first.
+int resume_sweep(const SweepRequest& request, const std::string& store_path) {
+  store::RunStore runs(store_path);
+  SweepStore sweeps(runs);
+  if (!request.recipe.empty()) {
+    throw UsageError("--resume continues a recorded sweep with its own recipe; drop '" +
+                     request.recipe + "'");
+  }
+  sweeps.reap_stale();
+  auto sweep = sweeps.get(sweeps.resolve(request.resume));
+  if (sweep->status == Status::Finished || sweep->status == Status::Failed) {
+    throw ValueError("sweep " + sweep->id + " already ended (" + status_name(sweep->status) + ")");
+  }
+  if (sweep->status == Status::Running) {
+    throw ValueError("sweep " + sweep->id + " is running (controller pid " +
+                     std::to_string(sweep->pid) + " on " + sweep->host + ")");
+  }
+  SweepSettings settings = read_settings(sweep->spec);
+  if (request.parallel) sweep->parallel = *request.parallel;
+  std::deque<int64_t> unfinished;
+  int64_t next = 0;
+  for (const auto& t : sweeps.trials(sweep->id)) {
+    if (t.status == Status::Running || t.status == Status::Queued || t.status == Status::Killed)
+      unfinished.push_back(t.number);
+    next = std::max(next, t.number + 1);
+  }
+  sweeps.reopen(sweep->id);
+  std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished.size()
+            << " unfinished trial(s), "
+            << (next < sweep->max_trials ? "trials " + std::to_string(next) + ".." +
+                                               std::to_string(sweep->max_trials - 1) + " to start"
+                                         : std::string("no new trial to start"))
+            << std::endl;
+  return Controller(runs, *sweep, settings).run(unfinished, next);
+}
+
+/// A new sweep as read from the recipe, its [sweep] table and the command line's multirun forms.
+struct NewSweep {
+  exp::Recipe recipe{};
+  toml::table merged{};  // the recipe with the command line's dimensions in [sweep.parameters]
+  std::string spec{}, runs_root{};
+  SweepSettings settings{};
+};
+
+NewSweep read_new_sweep(const SweepRequest& request) {
   exp::SearchSpace cli_space;
   std::vector<std::string> overrides;
   std::vector<exp::Diagnostic> problems;
@@ -296,12 +307,13 @@ int run_sweep(const SweepRequest& request) {
   exp::SearchSpace space;
   if (const auto* params = recipe.table["sweep"]["parameters"].as_table())
     space = exp::parse_search_space(*params, request.recipe, problems);
-  for (const auto& d : cli_space) {
+  for (auto& d : cli_space) {
+    d.path = exp::canonical_path(recipe.table, d.path);  // an alias names the same key
     std::erase_if(space, [&](const exp::Dimension& e) { return e.path == d.path; });
     space.push_back(d);
   }
   if (!cli_space.empty()) {
-    exp::check_sweep(recipe.table, space, exp::builtin_registry(), base_dir, request.recipe,
+    exp::check_sweep(recipe.table, space, exp::global_registry(), base_dir, request.recipe,
                      problems);
   }
   if (space.empty()) {
@@ -329,6 +341,16 @@ int run_sweep(const SweepRequest& request) {
   SweepSettings settings = read_settings(spec);
   if (!request.launcher.empty()) settings.launcher = request.launcher;
   if (request.parallel) settings.parallel = *request.parallel;
+  return {std::move(recipe), std::move(merged), spec, runs_root, std::move(settings)};
+}
+
+}  // namespace
+
+int run_sweep(const SweepRequest& request) {
+  const std::string store_path =
+      request.store.empty() ? store::default_store_path() : request.store;
+  if (!request.resume.empty()) return resume_sweep(request, store_path);
+  auto [recipe, merged, spec, runs_root, settings] = read_new_sweep(request);
 
   SweepRecord sweep;
   sweep.method = settings.method;

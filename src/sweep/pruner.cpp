@@ -4,8 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace fabric::sweep {
+
+PrunerKind pruner_kind(const std::string& name) {
+  if (name == "none") return PrunerKind::None;
+  if (name == "median") return PrunerKind::Median;
+  if (name == "asha") return PrunerKind::Asha;
+  throw std::invalid_argument("unknown pruner '" + name + "'");
+}
 
 namespace {
 

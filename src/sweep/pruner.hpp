@@ -10,8 +10,13 @@
 
 namespace fabric::sweep {
 
+/// [sweep] pruner (its declared choices).
+enum class PrunerKind { None, Median, Asha };
+/// "none", "median" or "asha"; throws std::invalid_argument on anything else.
+PrunerKind pruner_kind(const std::string& name);
+
 struct PrunerConfig {
-  std::string kind = "none";  // none | median | asha
+  PrunerKind kind = PrunerKind::None;
   bool minimize = true;
   int64_t startup_trials = 5;  // median: finished trials needed before pruning
   int64_t warmup = 0;          // median: reports before a trial may be pruned

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
-#include "fabric/error.hpp"
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
+#include "fabric/base/error.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -39,7 +39,7 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
   fs::create_directories(dir);
   auto sampler = make_sampler(settings.space, settings.sampler());
   SweepRecord copy = sweep;
-  copy.status = "running";
+  copy.status = store::Status::Running;
   for (int64_t n = 0; n < sweep.max_trials; ++n) {
     const std::string params = point_toml(settings.space, sampler->propose(n, {}));
     sweeps.queue_trial(sweep.id, n, params);
@@ -106,9 +106,8 @@ int collect_slurm_results(SweepStore& sweeps, const std::string& sweep_id) {
     }
     db.exec("DETACH DATABASE task");
   }
-  for (const auto& t : sweeps.trials(sweep_id))
-    ended += t.status != "queued" && t.status != "running";
-  if (ended == sweep->max_trials) sweeps.set_status(sweep_id, "finished");
+  for (const auto& t : sweeps.trials(sweep_id)) ended += store::has_ended(t.status);
+  if (ended == sweep->max_trials) sweeps.set_status(sweep_id, store::Status::Finished);
   return ended;
 }
 

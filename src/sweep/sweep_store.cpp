@@ -1,5 +1,5 @@
 #include "sweep/sweep_store.hpp"
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/utilities/printable.hpp"
 #include "store/folder_name.hpp"
 
@@ -13,6 +13,7 @@ namespace fabric::sweep {
 
 using store::SqlValue;
 namespace fs = std::filesystem;
+using store::Status;
 
 namespace {
 
@@ -24,10 +25,12 @@ const char* kSweepColumns =
 
 SweepRecord read_sweep(store::Statement& st) {
   SweepRecord s;
-  std::string* texts[] = {&s.id,          &s.name,        &s.experiment, &s.status, &s.method,
-                          &s.objective,   &s.direction,   &s.summary,    &s.spec,   &s.recipe_path,
+  std::string status;
+  std::string* texts[] = {&s.id,          &s.name,        &s.experiment, &status, &s.method,
+                          &s.objective,   &s.direction,   &s.summary,    &s.spec, &s.recipe_path,
                           &s.recipe_text, &s.base_recipe, &s.sweep_dir,  &s.host};
   for (int i = 0; i < 14; ++i) *texts[i] = st.text(i);
+  s.status = store::parse_status(status);
   s.seed = st.integer(14);
   s.max_trials = st.integer(15);
   s.parallel = st.integer(16);
@@ -46,7 +49,7 @@ TrialRecord read_trial(store::Statement& st) {
   TrialRecord t;
   t.number = st.integer(0);
   t.run_id = st.text(1);
-  t.status = st.text(2);
+  t.status = store::parse_status(st.text(2));
   t.params = st.text(3);
   t.error = st.text(4);
   if (!st.is_null(5)) t.value = st.real(5);
@@ -67,7 +70,8 @@ SqlValue text_or_null(const std::string& s) {
 
 std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool minimize) {
   std::stable_sort(trials.begin(), trials.end(), [&](const TrialRecord& a, const TrialRecord& b) {
-    const bool fa = a.status == "finished" && a.value, fb = b.status == "finished" && b.value;
+    const bool fa = a.status == Status::Finished && a.value,
+               fb = b.status == Status::Finished && b.value;
     if (fa != fb) return fa;
     if (!fa) return a.number < b.number;
     return minimize ? *a.value < *b.value : *a.value > *b.value;
@@ -76,7 +80,7 @@ std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool min
 }
 
 const TrialRecord* best_trial(const std::vector<TrialRecord>& ranked) {
-  if (ranked.empty() || ranked.front().status != "finished" || !ranked.front().value)
+  if (ranked.empty() || ranked.front().status != Status::Finished || !ranked.front().value)
     return nullptr;
   return &ranked.front();
 }
@@ -85,8 +89,8 @@ std::vector<Observation> observations(const exp::SearchSpace& space,
                                       const std::vector<TrialRecord>& trials, bool finished_only) {
   std::vector<Observation> out;
   for (const auto& t : trials) {
-    const bool pruned = t.status == "pruned";
-    if (!t.value || !(t.status == "finished" || (pruned && !finished_only))) continue;
+    const bool pruned = t.status == Status::Pruned;
+    if (!t.value || !(t.status == Status::Finished || (pruned && !finished_only))) continue;
     out.push_back({point_from_toml(space, t.params), *t.value, pruned});
   }
   return out;
@@ -106,7 +110,7 @@ std::string SweepStore::create(SweepRecord s, const std::string& runs_root) {
     } while (exists.step());
     s.sweep_dir =
         (fs::absolute(runs_root) / "sweeps" / (s.name + "-" + s.id)).lexically_normal().string();
-    s.status = "running";
+    s.status = Status::Running;
     s.host = store::hostname();
     s.pid = int64_t(getpid());
     s.created_at = s.heartbeat_at = store::now_seconds();
@@ -125,7 +129,7 @@ void SweepStore::insert(const SweepRecord& s) {
       .bind_all({s.id,
                  s.name,
                  s.experiment,
-                 s.status,
+                 status_name(s.status),
                  s.method,
                  text_or_null(s.objective),
                  text_or_null(s.direction),
@@ -164,11 +168,11 @@ std::vector<SweepRecord> SweepStore::list() {
   return out;
 }
 
-void SweepStore::set_status(const std::string& id, const std::string& status) {
-  const bool ended = status != "running";
+void SweepStore::set_status(const std::string& id, Status status) {
+  const bool ended = status != Status::Running;
   db_.prepare("UPDATE sweeps SET status = ?, ended_at = ?, heartbeat_at = ? WHERE id = ?")
-      .bind_all(
-          {status, ended ? SqlValue{store::now_seconds()} : SqlValue{}, store::now_seconds(), id})
+      .bind_all({status_name(status), ended ? SqlValue{store::now_seconds()} : SqlValue{},
+                 store::now_seconds(), id})
       .run();
 }
 
@@ -196,7 +200,7 @@ int SweepStore::reap_stale() {
       if (st.text(1) == host && store::process_gone(pid)) dead.push_back(st.text(0));
     }
   }
-  for (const auto& id : dead) set_status(id, "stopped");
+  for (const auto& id : dead) set_status(id, Status::Stopped);
   return int(dead.size());
 }
 
@@ -242,12 +246,12 @@ void SweepStore::attach_run(const std::string& id, int64_t number, const std::st
       .run();
 }
 
-void SweepStore::end_trial(const std::string& id, int64_t number, const std::string& status,
+void SweepStore::end_trial(const std::string& id, int64_t number, Status status,
                            std::optional<double> value, const std::string& error) {
   db_.prepare(
          "UPDATE trials SET status = ?, value = ?, error = ?, ended_at = ? "
          "WHERE sweep_id = ? AND number = ?")
-      .bind_all({status, value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
+      .bind_all({status_name(status), value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
                  store::now_seconds(), id, number})
       .run();
 }

@@ -15,7 +15,8 @@
 namespace fabric::sweep {
 
 struct SweepRecord {
-  std::string id, name, experiment, status, method, objective, direction, summary;
+  std::string id, name, experiment, method, objective, direction, summary;
+  store::Status status = store::Status::Running;
   std::string spec{};  // the [sweep] table as TOML
   std::string recipe_path, recipe_text;
   std::string base_recipe{};  // TOML each trial runs before its parameters
@@ -27,7 +28,8 @@ struct SweepRecord {
 
 struct TrialRecord {
   int64_t number = 0;
-  std::string run_id, status, params, error;  // params: TOML, "optimizer.lr" = 0.001
+  std::string run_id, params, error;  // params: TOML, "optimizer.lr" = 0.001
+  store::Status status = store::Status::Running;
   std::optional<double> value{};
   std::optional<int64_t> pruned_report, pruned_rung;
   std::optional<double> pruned_value, pruned_threshold;
@@ -64,7 +66,7 @@ class SweepStore {
   std::string resolve(const std::string& ref);
   /// Every sweep, newest first.
   std::vector<SweepRecord> list();
-  void set_status(const std::string& id, const std::string& status);
+  void set_status(const std::string& id, store::Status status);
   /// Running again (resume), owned by this process.
   void reopen(const std::string& id);
   void heartbeat(const std::string& id);
@@ -82,7 +84,7 @@ class SweepStore {
   /// A trial assigned ahead of running (a SLURM job array): status queued.
   void queue_trial(const std::string& id, int64_t number, const std::string& params);
   void attach_run(const std::string& id, int64_t number, const std::string& run_id);
-  void end_trial(const std::string& id, int64_t number, const std::string& status,
+  void end_trial(const std::string& id, int64_t number, store::Status status,
                  std::optional<double> value, const std::string& error = "");
   void record_prune(const std::string& id, int64_t number, const PruneRecord& prune);
 

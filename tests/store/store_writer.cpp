@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
         if (s % 20 == 19) writer.flush();
       }
       writer.close();
-      store.finish_run(id, "finished", 0);
+      store.finish_run(id, fabric::store::Status::Finished, 0);
     }
     std::cout << id << "\n";
     return 0;

@@ -36,8 +36,8 @@ struct Fixture {
     a = make("alpha", "adamw", "10", {{"team", "vision"}}, {0.5, 0.95, 0.9});
     b = make("beta", "sgd", "9", {{"team", "nlp"}, {"note", "it's fine"}}, {0.6, 0.7});
     c = make("gamma", "adamw", "0.001", {}, {0.99});
-    store.finish_run(a, "finished", 0);
-    store.finish_run(b, "failed", 1, "boom");
+    store.finish_run(a, Status::Finished, 0);
+    store.finish_run(b, Status::Failed, 1, "boom");
   }
   std::vector<std::string> ids(const std::string& where, const std::string& order = "name") {
     auto result = select_runs(store, {where, order, {"id"}, 100});

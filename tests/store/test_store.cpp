@@ -147,7 +147,7 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
       .run();
   CHECK(s.reap_stale() == 1);
   auto run = s.get(id);
-  CHECK(run->status == "failed");
+  CHECK(run->status == Status::Failed);
   CHECK_THAT(run->error, Catch::Contains("is gone; no heartbeat since"));
   // On another host only the heartbeat tells: stale after the timeout.
   auto other = s.create_run(r);
@@ -160,7 +160,7 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   // A live run (this process) is left alone.
   auto live = s.create_run(r);
   CHECK(s.reap_stale(120) == 0);
-  CHECK(s.get(live)->status == "running");
+  CHECK(s.get(live)->status == Status::Running);
 }
 
 TEST_CASE("run ids: unique prefixes resolve, ambiguous ones are refused, last is the newest",

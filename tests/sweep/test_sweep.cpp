@@ -280,7 +280,8 @@ TEST_CASE("tpe: reproducible from the seed, and better than random for the same 
 }
 
 TEST_CASE("median pruner: Optuna's rule", "[sweep][pruner]") {
-  sweep::PrunerConfig cfg{.kind = "median", .minimize = true, .startup_trials = 2, .warmup = 1};
+  sweep::PrunerConfig cfg{
+      .kind = sweep::PrunerKind::Median, .minimize = true, .startup_trials = 2, .warmup = 1};
   const std::vector<std::vector<double>> finished{{1.0, 0.8, 0.6}, {1.2, 1.0, 0.9}};
   // Within the warm-up: never.
   CHECK_FALSE(sweep::median_decision({5.0}, finished, cfg).prune);
@@ -305,7 +306,7 @@ TEST_CASE("median pruner: Optuna's rule", "[sweep][pruner]") {
 
 TEST_CASE("asha: rungs at min_resource * eta^r, the top 1/eta continue", "[sweep][pruner]") {
   sweep::PrunerConfig cfg{
-      .kind = "asha", .minimize = false, .min_resource = 2, .reduction_factor = 3};
+      .kind = sweep::PrunerKind::Asha, .minimize = false, .min_resource = 2, .reduction_factor = 3};
   CHECK(sweep::asha_rung(1, cfg) == std::nullopt);
   CHECK(sweep::asha_rung(2, cfg) == 0);
   CHECK(sweep::asha_rung(3, cfg) == std::nullopt);
