@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
 #include "fabric/launcher/environment.hpp"
 #include "fabric/strategies/ddp.hpp"
-#include "fabric/utilities/log.hpp"
 
 namespace fabric {
 

@@ -5,11 +5,11 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize/input-archive.h>
 
+#include "fabric/base/log.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/checkpoint/module_state.hpp"
 #include "fabric/checkpoint/optimizer_state.hpp"
 #include "fabric/connector.hpp"
-#include "fabric/utilities/log.hpp"
 
 namespace fabric {
 

@@ -1,4 +1,4 @@
-// fabric::Fabric — Lightning Fabric's API in C++ (fabric-methods.rst, method by method).
+// fabric::Fabric — Lightning Fabric's API in C++, method by method.
 //
 //   fabric::Fabric fabric({.accelerator = "cpu", .precision = "bf16-mixed"});
 //   fabric.launch();
@@ -28,11 +28,11 @@
 #include <vector>
 
 #include "fabric/accelerators/accelerator.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/callbacks/callback.hpp"
 #include "fabric/checkpoint/state.hpp"
 #include "fabric/data/data_loader.hpp"
 #include "fabric/data/tensor_dataset.hpp"
-#include "fabric/error.hpp"
 #include "fabric/loggers/logger.hpp"
 #include "fabric/options.hpp"
 #include "fabric/precision/precision.hpp"

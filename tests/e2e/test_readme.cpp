@@ -133,3 +133,71 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
     }
   }
 }
+
+namespace {
+
+/// The README's ```cpp blocks that use the Fabric API (not the recipe engine's).
+std::vector<std::string> readme_fabric_examples() {
+  std::ifstream in(std::string(FABRIC_SOURCE_DIR) + "/README.md");
+  std::vector<std::string> blocks;
+  bool in_block = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "```cpp") {
+      in_block = true;
+      blocks.emplace_back();
+    } else if (in_block && line.rfind("```", 0) == 0) {
+      in_block = false;
+    } else if (in_block) {
+      blocks.back() += line + "\n";
+    }
+  }
+  std::erase_if(blocks,
+                [](const std::string& b) { return !contains(b, "fabric::Fabric fabric("); });
+  return blocks;
+}
+
+/// How the build compiles the Fabric example program (its include folders and defines).
+std::string example_compile_command() {
+  const std::string db =
+      test_support::read_file(test_support::exe_dir().parent_path() / "compile_commands.json");
+  std::smatch m;
+  const std::regex entry(R"re("command": "([^"]*examples/fashion_mnist\.cpp)")re");
+  if (!std::regex_search(db, m, entry)) return "";
+  std::string command =
+      std::regex_replace(m[1].str(), std::regex(R"( -(MD|MQ \S+|MF \S+|o \S+|c \S+))"), "");
+  return command;
+}
+
+}  // namespace
+
+TEST_CASE("the README's Fabric examples compile without warnings under -Wall -Wextra",
+          "[e2e][readme]") {
+  const auto blocks = readme_fabric_examples();
+  REQUIRE(blocks.size() >= 2);
+  const std::string command = example_compile_command();
+  REQUIRE(!command.empty());
+  TempDir dir;
+  // Each block is a function body; the names it takes as given (a module holder `Net`, tensors
+  // `x`, `y`) are declared around it.
+  std::ostringstream program;
+  program << "#include <torch/torch.h>\n#include \"fabric/fabric.hpp\"\n"
+             "struct NetImpl : torch::nn::Module {\n"
+             "  NetImpl() : fc(register_module(\"fc\", torch::nn::Linear(4, 3))) {}\n"
+             "  at::Tensor forward(at::Tensor x) { return fc(x); }\n"
+             "  torch::nn::Linear fc;\n};\nTORCH_MODULE(Net);\n";
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    std::string body = std::regex_replace(blocks[i], std::regex("#include [^\n]*\n"), "");
+    program << "void readme_example_" << i << "(at::Tensor x, at::Tensor y) {\n"
+            << "  (void)x;\n  (void)y;\n"
+            << body << "}\n";
+  }
+  program << "int main() {}\n";
+  std::ofstream(dir.str("readme_examples.cpp")) << program.str();
+  auto r = test_support::run_command("cd " + q((test_support::exe_dir().parent_path()).string()) +
+                                     " && " + command + " -Werror -fsyntax-only " +
+                                     q(dir.str("readme_examples.cpp")) + " 2>&1");
+  INFO(program.str());
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.empty());
+}

@@ -338,6 +338,32 @@ TEST_CASE("sweep errors: nothing to sweep, malformed multirun forms, dry runs cr
   CHECK(missing.exit_code == 1);
 }
 
+TEST_CASE("a sweep names parameters by their aliases as by their names", "[e2e][sweep][aliases]") {
+  TempDir dir;
+  // A multirun argument and a [sweep.parameters] key, each spelled by an alias.
+  auto cli = fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) +
+                                 " optimizer.learning_rate=1e-3,2e-3 --dry-run");
+  INFO(cli.output);
+  CHECK(cli.exit_code == 0);
+  CHECK(contains(cli.output, "trial 1: optimizer.lr=0.002"));
+  std::ofstream(dir.str("sweep.toml"))
+      << "extends = " << q(e2e::recipe("quickstart.toml")) << "\n"
+      << "[sweep.parameters]\n\"optimizer.learning_rate\" = [1e-3, 2e-3]\n"
+      << "[sweep.parameters.run]\ngrad_accum = [1, 2]\n";
+  auto table = fabric_exp(dir, "sweep sweep.toml --dry-run");
+  INFO(table.output);
+  CHECK(table.exit_code == 0);
+  CHECK(contains(table.output, "optimizer.lr=0.002"));
+  CHECK(contains(table.output, "run.accumulate_grad_batches=2"));
+  CHECK_FALSE(contains(table.output, "learning_rate"));
+  // Both spellings of one key are the same parameter declared twice.
+  std::ofstream(dir.str("twice.toml"))
+      << "extends = " << q(e2e::recipe("quickstart.toml")) << "\n"
+      << "[sweep.parameters]\n\"optimizer.learning_rate\" = [1e-3]\n\"optimizer.lr\" = [2e-3]\n";
+  auto twice = fabric_exp(dir, "sweep twice.toml --dry-run");
+  CHECK(twice.exit_code == 2);
+}
+
 TEST_CASE("Ctrl-C right after trials start: they are re-queued, and the resume runs them all",
           "[e2e][sweep][resume][signal]") {
   TempDir dir;

@@ -1,4 +1,4 @@
-// save / load / load_raw (fabric-inventory §2.15, §6; tests 26, 27, 46-50, 53) and Python interop.
+// save / load / load_raw and Python interop.
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -1,5 +1,4 @@
-// Constructor options: accelerator, devices, precision, strategy (fabric-inventory §1, tests
-// 31-39).
+// Constructor options: accelerator, devices, precision, strategy.
 #include <catch2/catch.hpp>
 
 #include "fabric/fabric.hpp"

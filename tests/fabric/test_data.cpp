@@ -1,4 +1,4 @@
-// DataLoader, samplers and setup_dataloaders (fabric-inventory §2.7, §3.3; tests 7-12, 44).
+// DataLoader, samplers and setup_dataloaders.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// Cluster-environment detection and validation (fabric-inventory §2.2 table; tests 38, 59, 60).
+// Cluster-environment detection and validation.
 #include <catch2/catch.hpp>
 
 #include <torch/torch.h>

@@ -1,5 +1,4 @@
-// log / log_dict and the CSV and TensorBoard loggers (fabric-inventory §2.21, §5; tests 24, 25, 57,
-// 58).
+// log / log_dict and the CSV and TensorBoard loggers.
 #include <catch2/catch.hpp>
 
 #include <filesystem>

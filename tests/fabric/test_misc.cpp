@@ -1,5 +1,5 @@
 // clip_gradients, call, seed_everything, collectives on one process, launch, to_device, print,
-// no_backward_sync (fabric-inventory §2.9-2.20; tests 13, 16, 18, 19, 22, 29, 52, 61).
+// no_backward_sync.
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Precision plugin, init_module and the dynamic loss scaler (fabric-inventory §4; tests 51, 54-56).
+// Precision plugin, init_module and the dynamic loss scaler.
 #include <catch2/catch.hpp>
 
 #include <c10/core/DefaultDtype.h>

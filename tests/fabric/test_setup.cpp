@@ -1,5 +1,4 @@
-// setup / setup_module / setup_optimizers, the wrappers and the Fabric-fired hooks
-// (fabric-inventory §2.4-2.6, §3; tests 2-6, 17, 23, 40-45).
+// setup / setup_module / setup_optimizers, the wrappers and the Fabric-fired hooks.
 #include <torch/script.h>
 #include <catch2/catch.hpp>
 

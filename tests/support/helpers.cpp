@@ -10,7 +10,7 @@
 #include <fstream>
 #include <random>
 
-#include "fabric/utilities/log.hpp"
+#include "fabric/base/log.hpp"
 
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
 // Diagnostics in the compiler format editors link to: "file:line:col: error: message", the
-// source line with a caret, and notes (DuckDB-style rendering, STYLE.md B4).
+// source line with a caret, and notes (as DuckDB renders its errors).
 #pragma once
 
 #include <string>

@@ -18,7 +18,7 @@
 #include <typeinfo>
 #include <utility>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric {
 

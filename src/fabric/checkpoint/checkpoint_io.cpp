@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fs = std::filesystem;
 

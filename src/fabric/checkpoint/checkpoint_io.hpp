@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
 
 namespace fabric {
 

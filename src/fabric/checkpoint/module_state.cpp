@@ -3,7 +3,7 @@
 #include <set>
 #include <sstream>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric {
 

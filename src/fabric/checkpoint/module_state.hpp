@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "fabric/wrappers/module_ref.hpp"
+#include "fabric/base/module_ref.hpp"
 
 namespace fabric {
 

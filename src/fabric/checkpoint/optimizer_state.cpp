@@ -9,8 +9,8 @@
 
 #include <sstream>
 
+#include "fabric/base/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric {
 

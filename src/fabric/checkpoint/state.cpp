@@ -1,8 +1,8 @@
 #include "fabric/checkpoint/state.hpp"
 
+#include "fabric/base/error.hpp"
 #include "fabric/checkpoint/module_state.hpp"
 #include "fabric/checkpoint/optimizer_state.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric {
 

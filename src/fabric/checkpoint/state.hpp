@@ -18,7 +18,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "fabric/checkpoint/stateful.hpp"
+#include "fabric/base/stateful.hpp"
 #include "fabric/wrappers/fabric_module.hpp"
 #include "fabric/wrappers/fabric_optimizer.hpp"
 

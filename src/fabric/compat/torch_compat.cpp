@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric::compat {
 
@@ -53,7 +53,7 @@ at::ScalarType get_autocast_dtype(c10::DeviceType device) {
                              : at::autocast::get_autocast_gpu_dtype();
 }
 bool autocast_supports(c10::DeviceType device, at::ScalarType dtype) {
-  // "Currently, AutocastCPU only support Bfloat16" (libtorch-notes §3).
+  // LibTorch 1.13 warns "Currently, AutocastCPU only support Bfloat16" for anything else.
   if (device == c10::kCPU) return dtype == at::kBFloat16;
   return dtype == at::kBFloat16 || dtype == at::kHalf;
 }

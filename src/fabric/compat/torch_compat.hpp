@@ -1,5 +1,6 @@
 // The one place where LibTorch 1.13 (Debian) and 2.x (PyTorch wheels) differ for this library.
-// libtorch-notes.md §1, §3, §4, §7 list the differences; each helper here hides one of them.
+// Each helper here hides one difference: process groups, autocast, optimizer state keys,
+// zero_grad, the loss scaler's fused kernels, scaled dot-product attention.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -58,7 +59,7 @@ inline void zero_grad(torch::optim::Optimizer& optimizer, bool set_to_none) {
 
 /// A process group over a TCPStore at address:port (rank 0 hosts the store): "gloo" on CPU,
 /// "nccl" on CUDA (2.x CUDA builds). 1.13's ProcessGroupGloo is a ProcessGroup; 2.x wraps a
-/// Backend in a ProcessGroup (libtorch-notes §1). Implemented in compat/c10d_compat.cpp.
+/// Backend in a ProcessGroup. Implemented in compat/c10d_compat.cpp.
 /// Under torchrun (TORCHELASTIC_USE_AGENT_STORE=True) the agent hosts the store: every rank is a
 /// client and keys live under "/worker/attempt_<restart count>", as in PyTorch's env:// init.
 c10::intrusive_ptr<c10d::ProcessGroup> new_process_group(const std::string& backend,

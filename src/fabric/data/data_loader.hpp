@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "fabric/base/error.hpp"
 #include "fabric/data/sampler.hpp"
-#include "fabric/error.hpp"
 #include "fabric/utilities/apply.hpp"
 
 namespace fabric {

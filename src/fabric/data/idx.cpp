@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric::data {
 

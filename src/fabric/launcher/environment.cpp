@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "fabric/error.hpp"
-#include "fabric/utilities/log.hpp"
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
 
 namespace fabric {
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 extern char** environ;
 

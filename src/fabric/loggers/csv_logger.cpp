@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fabric/error.hpp"
-#include "fabric/utilities/log.hpp"
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
 
 namespace fs = std::filesystem;
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
 #include "fabric/loggers/crc32c.hpp"
-#include "fabric/utilities/log.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,8 +6,8 @@
 #include <map>
 #include <tuple>
 
+#include "fabric/base/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric::optim {
 

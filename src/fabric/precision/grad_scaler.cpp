@@ -3,8 +3,8 @@
 #include <ATen/core/Dict.h>
 #include <torch/types.h>
 
+#include "fabric/base/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
 
 namespace fabric {
 

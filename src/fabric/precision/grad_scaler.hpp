@@ -9,7 +9,7 @@
 
 #include <map>
 
-#include "fabric/checkpoint/stateful.hpp"
+#include "fabric/base/stateful.hpp"
 
 namespace fabric {
 

@@ -2,10 +2,10 @@
 
 #include <c10/core/DefaultDtype.h>
 
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
+#include "fabric/base/module_ref.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
-#include "fabric/utilities/log.hpp"
-#include "fabric/wrappers/module_ref.hpp"
 
 namespace fabric {
 

@@ -1,5 +1,5 @@
 // The precision plugin: one class, table-driven by the mode, as Lightning's Precision /
-// DoublePrecision / HalfPrecision / MixedPrecision (fabric-inventory §4).
+// DoublePrecision / HalfPrecision / MixedPrecision plugins.
 //
 // | mode       | weights | inside forward           | inputs -> | outputs -> | backward/step     |
 // | 32-true    | fp32    | -                        | -         | -          | plain             |

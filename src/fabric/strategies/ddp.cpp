@@ -8,11 +8,11 @@
 
 #include <sstream>
 
+#include "fabric/base/error.hpp"
+#include "fabric/base/log.hpp"
+#include "fabric/base/module_ref.hpp"
 #include "fabric/compat/torch_compat.hpp"
-#include "fabric/error.hpp"
 #include "fabric/launcher/subprocess_launcher.hpp"
-#include "fabric/utilities/log.hpp"
-#include "fabric/wrappers/module_ref.hpp"
 
 namespace fabric {
 

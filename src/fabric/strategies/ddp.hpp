@@ -3,10 +3,11 @@
 // Setup broadcasts rank 0's parameters and buffers. Each parameter's gradient accumulator gets a
 // post hook; when every gradient of a size-capped bucket has been accumulated, the bucket is
 // flattened and all-reduced asynchronously, so communication overlaps the rest of the backward
-// pass (libtorch-notes §2, approach B: the same code on LibTorch 1.13 and 2.x). A callback queued
-// on the autograd engine waits for the buckets at the end of backward and writes the averaged
-// gradients back. Buckets launch in a fixed order on every rank, so ranks never mismatch
-// collectives. As DDP without find_unused_parameters, every rank must use the same parameters.
+// pass (autograd hooks rather than torch::nn::parallel: the same code on LibTorch 1.13 and 2.x). A
+// callback queued on the autograd engine waits for the buckets at the end of backward and writes
+// the averaged gradients back. Buckets launch in a fixed order on every rank, so ranks never
+// mismatch collectives. As DDP without find_unused_parameters, every rank must use the same
+// parameters.
 #pragma once
 
 #include <c10/util/intrusive_ptr.h>

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fabric {
 

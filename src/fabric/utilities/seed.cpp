@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "fabric/utilities/log.hpp"
+#include "fabric/base/log.hpp"
 
 namespace fabric {
 

@@ -13,10 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "fabric/base/module_ref.hpp"
 #include "fabric/precision/precision.hpp"
 #include "fabric/strategies/strategy.hpp"
 #include "fabric/utilities/apply.hpp"
-#include "fabric/wrappers/module_ref.hpp"
 
 namespace fabric {
 

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 #include "fabric/wrappers/fabric_module.hpp"
 
 namespace fabric {

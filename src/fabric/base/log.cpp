@@ -1,4 +1,4 @@
-#include "fabric/utilities/log.hpp"
+#include "fabric/base/log.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "fabric/wrappers/module_ref.hpp"
+#include "fabric/base/module_ref.hpp"
 
 #include <torch/csrc/jit/api/module.h>
 #include <torch/nn/module.h>

@@ -1,4 +1,4 @@
-#include "fabric/utilities/atomic_write.hpp"
+#include "fabric/base/atomic_write.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <random>
 
-#include "fabric/error.hpp"
+#include "fabric/base/error.hpp"
 
 namespace fs = std::filesystem;
 
