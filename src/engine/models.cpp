@@ -376,7 +376,7 @@ const std::map<std::string, LayerBuilder>& layer_builders() {
               site.body->push_back(nn::Embedding(c.num.value_or(vocabulary), c.dim));
               site.integer_input = false;  // the layers after it get vectors
             }),
-      layer(residual_layer_spec_typed(),
+      layer(residual_layer_spec(),
             [](const ResidualLayer& c, LayerSite& site) {
               auto block = build_layers(*c.layers, site.at + ".layers", site.shape,
                                         site.integer_input, site.info);

@@ -306,7 +306,8 @@ TEST_CASE("a program's own component registers in one call and trains (the READM
   for (size_t at = source.find("// [readme-begin]\n"); at != std::string::npos;
        at = source.find("// [readme-begin]\n", at + 1)) {
     const size_t begin = at + std::string("// [readme-begin]\n").size();
-    std::string excerpt = source.substr(begin, source.find("// [readme-end]", begin) - begin);
+    const size_t end = source.rfind('\n', source.find("// [readme-end]", begin)) + 1;
+    std::string excerpt = source.substr(begin, end - begin);
     // Indented parts (inside main) appear in the README without their indentation.
     std::string unindented;
     std::istringstream lines(excerpt);

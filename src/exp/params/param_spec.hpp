@@ -65,6 +65,7 @@ struct ParamInfo {
   bool nonempty = false;             // lists
   bool is_sample_shape = false;      // [data]: the shape of one sample (synthetic `features`)
   TableTypes table_types = nullptr;  // lists of tables: what each table's `type` selects
+  bool is_task = false;              // [data]: what the targets are (`task`)
   std::shared_ptr<toml::node> default_value{};  // null: no default (optional or required)
 };
 
@@ -88,11 +89,18 @@ class SpecBase {
   /// [data] kinds: the rank of one sample when the kind alone decides it; 0: the parameter marked
   /// sample_shape() tells, or only the files do.
   int64_t sample_rank() const { return sample_rank_; }
+  /// [data] kinds: the task ("classification", "regression", "language_model") when the kind
+  /// alone decides it; "": the parameter marked task() tells, or only the files do.
+  const std::string& gives_task() const { return gives_task_; }
+  /// Models, losses and metrics: the tasks whose targets they work on (empty: any).
+  const std::vector<std::string>& needs_tasks() const { return needs_tasks_; }
 
  protected:
   std::string table_, kind_, summary_;
   std::vector<ParamInfo> params_;
   int64_t input_rank_ = 0, sample_rank_ = 0;
+  std::string gives_task_{};
+  std::vector<std::string> needs_tasks_{};
 };
 
 namespace detail {
@@ -271,6 +279,19 @@ class ParamSpec : public SpecBase {
   /// The parameter is the shape of one sample (validation compares it with the model's needs).
   ParamSpec& sample_shape() {
     params_.back().is_sample_shape = true;
+    return *this;
+  }
+  /// The parameter is the data's task (validation compares it with what the components need).
+  ParamSpec& task() {
+    params_.back().is_task = true;
+    return *this;
+  }
+  ParamSpec& gives_task(std::string task) {
+    gives_task_ = std::move(task);
+    return *this;
+  }
+  ParamSpec& needs_tasks(std::vector<std::string> tasks) {
+    needs_tasks_ = std::move(tasks);
     return *this;
   }
   ParamSpec& needs_input_rank(int64_t rank) {

@@ -270,6 +270,9 @@ std::string reference_markdown(const Registry& registry, const std::string& filt
       if (!only_kind.empty() && kind != only_kind) continue;
       const auto* e = registry.find(info.name, kind);
       os << "### `kind = \"" << kind << "\"`\n\n" << e->spec->summary() << "\n\n";
+      if (!e->spec->needs_tasks().empty())
+        os << "Works on " << join(e->spec->needs_tasks(), ", ") << " data.\n\n";
+      if (!e->spec->gives_task().empty()) os << "Gives " << e->spec->gives_task() << " data.\n\n";
       params_table(*e->spec);
     }
   }

@@ -314,8 +314,77 @@ class Validator {
                     {}});
   }
 
+  /// The task of the recipe's data when validation can know it, and what says so.
+  std::optional<std::pair<std::string, std::string>> data_task(const toml::table& root,
+                                                               const SpecBase& data) const {
+    if (!data.gives_task().empty())
+      return std::pair{data.gives_task(), "[data] kind \"" + data.kind() + "\""};
+    for (const auto& p : data.params()) {
+      if (!p.is_task) continue;
+      const toml::node* node = root["data"][p.name].node();
+      if (!node) node = p.default_value.get();
+      if (auto task = node ? node->value<std::string>() : std::nullopt)
+        return std::pair{*task, "'data." + p.name + "' = \"" + *task + "\""};
+    }
+    return std::nullopt;
+  }
+
+  static std::string targets_of(const std::string& task) {
+    return task == "regression"       ? "regression targets"
+           : task == "language_model" ? "token targets"
+                                      : "class targets";
+  }
+
+  /// Models, losses and metrics get the targets they work on: what the data gives is known here
+  /// for most kinds, and the loss is cross_entropy when the recipe names none.
+  void check_tasks(const toml::table& root, const std::string& file) {
+    const toml::table* data = root["data"].as_table();
+    const SpecBase* data_spec = data ? component_spec(registry_, "data", *data, nullptr) : nullptr;
+    const auto task = data_spec ? data_task(root, *data_spec) : std::nullopt;
+    if (!task) return;
+    auto check = [&](const SpecBase* spec, SourcePos at, const std::string& what,
+                     std::vector<std::string> notes = {}) {
+      if (!spec || spec->needs_tasks().empty()) return;
+      const auto& needs = spec->needs_tasks();
+      if (std::find(needs.begin(), needs.end(), task->first) != needs.end()) return;
+      std::vector<std::string> wanted;
+      for (const auto& t : needs) wanted.push_back(targets_of(t));
+      out_.push_back({at,
+                      what + " needs " + join(wanted, " or ") + ", but " + task->second +
+                          " gives " + targets_of(task->first),
+                      std::move(notes)});
+    };
+    auto kind_pos = [&](const toml::table& t) {
+      const toml::node* kind = t.get("kind");
+      return pos_of(kind ? *kind : static_cast<const toml::node&>(t), file);
+    };
+    if (const toml::table* model = root["model"].as_table()) {
+      if (const SpecBase* spec = component_spec(registry_, "model", *model, nullptr))
+        check(spec, kind_pos(*model), "[model] kind \"" + spec->kind() + "\"");
+    }
+    if (const toml::table* loss = root["loss"].as_table()) {
+      if (const SpecBase* spec = component_spec(registry_, "loss", *loss, nullptr))
+        check(spec, kind_pos(*loss), "[loss] kind \"" + spec->kind() + "\"");
+    } else if (const ComponentEntry* fallback = registry_.find("loss", "cross_entropy")) {
+      check(fallback->spec, pos_of(*data, file),
+            "the default loss (cross_entropy, the recipe has no [loss])",
+            {"name one, e.g. [loss] kind = \"mse\" for regression targets"});
+    }
+    if (const toml::array* metrics = root["metrics"].as_array()) {
+      for (size_t i = 0; i < metrics->size(); ++i) {
+        const toml::table* m = metrics->get(i)->as_table();
+        const SpecBase* spec = m ? component_spec(registry_, "metrics", *m, nullptr) : nullptr;
+        if (spec) {
+          check(spec, kind_pos(*m),
+                "[metrics[" + std::to_string(i) + "]] kind \"" + spec->kind() + "\"");
+        }
+      }
+    }
+  }
+
   void cross_checks(const toml::table& root, const std::string& file) {
     check_model_inputs(root, file);
+    check_tasks(root, file);
     if (const auto* params = root["sweep"]["parameters"].as_table()) {
       const size_t before = out_.size();
       auto space = parse_search_space(*params, file, out_);

@@ -30,6 +30,7 @@ inline const auto& csv_data_spec() {
           .param(&CsvDataConfig::delimiter, "delimiter", "Field separator.")
           .param(&CsvDataConfig::task, "task", "Integer class targets or float regression targets.")
           .choices({"classification", "regression"})
+          .task()
           .param(&CsvDataConfig::test_fraction, "test_fraction",
                  "Fraction held out as the test split.")
           .check(ge(0))

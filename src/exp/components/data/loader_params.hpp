@@ -48,6 +48,7 @@ template <class Config>
 ParamSpec<Config> idx_images_spec(const std::string& kind, const std::string& summary) {
   ParamSpec<Config> spec("data", kind, summary);
   spec.gives_sample_rank(3)
+      .gives_task("classification")
       .template param<std::string>(&Config::root, "root", "Folder with the (gzipped) IDX files.")
       .path()
       .template param<bool>(&Config::normalize, "normalize",

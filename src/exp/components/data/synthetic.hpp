@@ -21,6 +21,7 @@ inline const auto& synthetic_data_spec() {
       ParamSpec<SyntheticDataConfig>(
           "data", "synthetic", "Seeded random data: classification or regression of a given shape.")
           .param(&SyntheticDataConfig::task, "task", "What the targets are.")
+          .task()
           .choices({"classification", "regression"})
           .param(&SyntheticDataConfig::samples, "samples", "Training samples.")
           .check(ge(1))

@@ -17,6 +17,7 @@ inline const auto& text_data_spec() {
   static const auto spec = add_loader_params(
       ParamSpec<TextDataConfig>("data", "text",
                                 "Byte-level language-model windows from a text file.")
+          .gives_task("language_model")
           .gives_sample_rank(1)
           .param(&TextDataConfig::path, "path", "The text file.")
           .required()

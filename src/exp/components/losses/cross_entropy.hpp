@@ -13,6 +13,7 @@ struct CrossEntropyLossConfig {
 inline const auto& cross_entropy_loss_spec() {
   static const auto spec =
       ParamSpec<CrossEntropyLossConfig>("loss", "cross_entropy", "Cross entropy over class logits.")
+          .needs_tasks({"classification", "language_model"})
           .param(&CrossEntropyLossConfig::label_smoothing, "label_smoothing", "Label smoothing.")
           .check(ge(0))
           .check(lt(1))

@@ -8,7 +8,8 @@ namespace fabric::exp::components {
 struct MseLossConfig {};
 
 inline const auto& mse_loss_spec() {
-  static const auto spec = ParamSpec<MseLossConfig>("loss", "mse", "Mean squared error.");
+  static const auto spec =
+      ParamSpec<MseLossConfig>("loss", "mse", "Mean squared error.").needs_tasks({"regression"});
   return spec;
 }
 

@@ -9,7 +9,8 @@ struct NllLossConfig {};
 
 inline const auto& nll_loss_spec() {
   static const auto spec =
-      ParamSpec<NllLossConfig>("loss", "nll", "Negative log likelihood on log-probabilities.");
+      ParamSpec<NllLossConfig>("loss", "nll", "Negative log likelihood on log-probabilities.")
+          .needs_tasks({"classification", "language_model"});
   return spec;
 }
 

@@ -12,6 +12,7 @@ struct SmoothL1LossConfig {
 inline const auto& smooth_l1_loss_spec() {
   static const auto spec =
       ParamSpec<SmoothL1LossConfig>("loss", "smooth_l1", "Smooth L1 (Huber with beta).")
+          .needs_tasks({"regression"})
           .param(&SmoothL1LossConfig::beta, "beta", "Switch point between L2 and L1.")
           .check(gt(0));
   return spec;

@@ -9,7 +9,8 @@ struct AccuracyMetricConfig {};
 
 inline const auto& accuracy_metric_spec() {
   static const auto spec = ParamSpec<AccuracyMetricConfig>(
-      "metrics", "accuracy", "Fraction of correct argmax predictions.");
+                               "metrics", "accuracy", "Fraction of correct argmax predictions.")
+                               .needs_tasks({"classification", "language_model"});
   return spec;
 }
 

@@ -8,7 +8,8 @@ namespace fabric::exp::components {
 struct MaeMetricConfig {};
 
 inline const auto& mae_metric_spec() {
-  static const auto spec = ParamSpec<MaeMetricConfig>("metrics", "mae", "Mean absolute error.");
+  static const auto spec = ParamSpec<MaeMetricConfig>("metrics", "mae", "Mean absolute error.")
+                               .needs_tasks({"regression"});
   return spec;
 }
 

@@ -8,7 +8,8 @@ namespace fabric::exp::components {
 struct MseMetricConfig {};
 
 inline const auto& mse_metric_spec() {
-  static const auto spec = ParamSpec<MseMetricConfig>("metrics", "mse", "Mean squared error.");
+  static const auto spec = ParamSpec<MseMetricConfig>("metrics", "mse", "Mean squared error.")
+                               .needs_tasks({"regression"});
   return spec;
 }
 

@@ -8,8 +8,9 @@ namespace fabric::exp::components {
 struct PerplexityMetricConfig {};
 
 inline const auto& perplexity_metric_spec() {
-  static const auto spec = ParamSpec<PerplexityMetricConfig>(
-      "metrics", "perplexity", "exp of the mean token cross entropy.");
+  static const auto spec = ParamSpec<PerplexityMetricConfig>("metrics", "perplexity",
+                                                             "exp of the mean token cross entropy.")
+                               .needs_tasks({"classification", "language_model"});
   return spec;
 }
 

@@ -13,6 +13,7 @@ inline const auto& top_k_accuracy_metric_spec() {
   static const auto spec =
       ParamSpec<TopKAccuracyMetricConfig>("metrics", "top_k_accuracy",
                                           "Fraction of targets among the k best predictions.")
+          .needs_tasks({"classification", "language_model"})
           .param(&TopKAccuracyMetricConfig::k, "k", "How many predictions count.")
           .check(ge(1));
   return spec;

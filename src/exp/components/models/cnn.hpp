@@ -17,6 +17,7 @@ inline const auto& cnn_model_spec() {
   static const auto spec =
       ParamSpec<CnnModelConfig>(
           "model", "cnn", "Convolution blocks (conv-relu-maxpool) then a hidden linear layer.")
+          .needs_tasks({"classification", "regression"})
           .needs_input_rank(3)
           .param(&CnnModelConfig::channels, "channels", "Output channels of each conv block.")
           .check(ge(1))

@@ -14,6 +14,7 @@ struct MlpModelConfig {
 inline const auto& mlp_model_spec() {
   static const auto spec =
       ParamSpec<MlpModelConfig>("model", "mlp", "Multilayer perceptron on flattened inputs.")
+          .needs_tasks({"classification", "regression"})
           .param(&MlpModelConfig::hidden, "hidden", "Widths of the hidden layers.")
           .check(ge(1))
           .param(&MlpModelConfig::activation, "activation", "Activation between layers.")

@@ -13,6 +13,7 @@ struct ResnetModelConfig {
 inline const auto& resnet_model_spec() {
   static const auto spec =
       ParamSpec<ResnetModelConfig>("model", "resnet", "Small ResNet for 28x28 and 32x32 images.")
+          .needs_tasks({"classification", "regression"})
           .needs_input_rank(3)
           .param(&ResnetModelConfig::blocks, "blocks", "Residual blocks per stage.")
           .check(ge(1))

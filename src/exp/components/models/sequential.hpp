@@ -97,7 +97,8 @@ inline const ParamSpec<PlainLayer>& plain_layer_spec(const std::string& type) {
   }
   throw std::logic_error("no plain layer type '" + type + "'");
 }
-inline const SpecBase& residual_layer_spec();
+// Declared before the list it belongs to: a residual block holds layers of every type.
+inline const ParamSpec<ResidualLayer>& residual_layer_spec();
 
 /// Every layer type's declaration, in the order docs list them.
 inline const std::vector<const SpecBase*>& sequential_layer_specs() {
@@ -109,16 +110,13 @@ inline const std::vector<const SpecBase*>& sequential_layer_specs() {
   return specs;
 }
 
-inline const auto& residual_layer_spec_typed() {
+inline const ParamSpec<ResidualLayer>& residual_layer_spec() {
   static const auto spec = ParamSpec<ResidualLayer>("model.layers", "residual",
                                                     "x + layers(x); the shape must not change.")
                                .tables(&ResidualLayer::layers, "layers",
                                        "The block's layers, in order.", sequential_layer_specs)
                                .required();
   return spec;
-}
-inline const SpecBase& residual_layer_spec() {
-  return residual_layer_spec_typed();
 }
 
 struct SequentialModelConfig {

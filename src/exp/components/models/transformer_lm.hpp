@@ -18,6 +18,7 @@ inline const auto& transformer_lm_model_spec() {
   static const auto spec =
       ParamSpec<TransformerLmModelConfig>("model", "transformer_lm",
                                           "GPT-style causal decoder for language modelling.")
+          .needs_tasks({"language_model"})
           .param(&TransformerLmModelConfig::layers, "layers", "Decoder blocks.")
           .check(ge(1))
           .param(&TransformerLmModelConfig::heads, "heads", "Attention heads (must divide width).")
