@@ -277,20 +277,28 @@ class Validator {
     }
   }
 
+  /// The [data] parameter marked by `flag` (sample_shape, task) and its value as written, else
+  /// its default; nulls when the kind has none.
+  static std::pair<const ParamInfo*, const toml::node*> flagged_data_value(const toml::table& root,
+                                                                           const SpecBase& data,
+                                                                           bool ParamInfo::*flag) {
+    for (const auto& p : data.params()) {
+      if (!(p.*flag)) continue;
+      const toml::node* node = root["data"][p.name].node();
+      return {&p, node ? node : p.default_value.get()};
+    }
+    return {nullptr, nullptr};
+  }
+
   /// The rank of one sample of the recipe's data when validation can know it, and what says so.
   std::optional<std::pair<int64_t, std::string>> sample_rank(const toml::table& root,
                                                              const SpecBase& data) const {
     if (data.sample_rank() > 0) {
       return std::pair{data.sample_rank(), "[data] kind \"" + data.kind() + "\""};
     }
-    for (const auto& p : data.params()) {
-      if (!p.is_sample_shape) continue;
-      const toml::node* node = root["data"][p.name].node();
-      if (!node) node = p.default_value.get();
-      if (const auto* shape = node ? node->as_array() : nullptr) {
-        return std::pair{int64_t(shape->size()), "'data." + p.name + "' = " + value_text(*node)};
-      }
-    }
+    const auto [p, node] = flagged_data_value(root, data, &ParamInfo::is_sample_shape);
+    if (const auto* shape = node ? node->as_array() : nullptr)
+      return std::pair{int64_t(shape->size()), "'data." + p->name + "' = " + value_text(*node)};
     return std::nullopt;
   }
 
@@ -319,13 +327,9 @@ class Validator {
                                                                const SpecBase& data) const {
     if (!data.gives_task().empty())
       return std::pair{data.gives_task(), "[data] kind \"" + data.kind() + "\""};
-    for (const auto& p : data.params()) {
-      if (!p.is_task) continue;
-      const toml::node* node = root["data"][p.name].node();
-      if (!node) node = p.default_value.get();
-      if (auto task = node ? node->value<std::string>() : std::nullopt)
-        return std::pair{*task, "'data." + p.name + "' = \"" + *task + "\""};
-    }
+    const auto [p, node] = flagged_data_value(root, data, &ParamInfo::is_task);
+    if (auto task = node ? node->value<std::string>() : std::nullopt)
+      return std::pair{*task, "'data." + p->name + "' = \"" + *task + "\""};
     return std::nullopt;
   }
 
