@@ -1,6 +1,8 @@
 #include "store/sqlite.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace fabric::store {
 
@@ -122,12 +124,27 @@ Database::Database(const std::string& path, bool read_only, bool immutable) : pa
   }
   // Several runs of a sweep write at once: wait for the lock instead of failing with "database
   // is locked"; WAL lets readers run beside the one writer.
-  sqlite3_busy_timeout(db_, 30000);
+  sqlite3_busy_timeout(db_, int(kBusyTimeout.count()));
   if (!read_only) {
-    exec("PRAGMA journal_mode=WAL");
+    exec_waiting_for_lock("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
   }
   exec("PRAGMA foreign_keys=ON");
+}
+
+void Database::exec_waiting_for_lock(const std::string& sql) {
+  // SQLite does not call the busy handler for every lock: switching a new file to WAL while other
+  // processes open it returns "database is locked" at once (measured: 5 of 320 processes, 8 at a
+  // time on fresh files). Retry as long as the busy timeout would have waited.
+  const auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
+  for (int attempt = 1;; ++attempt) {
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    const bool locked = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+    if (!locked || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 100)));
+  }
+  exec(sql);  // once more, to throw with SQLite's message
 }
 
 Database::~Database() {

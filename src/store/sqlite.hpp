@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -12,6 +13,9 @@
 #include <vector>
 
 namespace fabric::store {
+
+/// How long a connection waits for another's lock before "database is locked".
+inline constexpr std::chrono::milliseconds kBusyTimeout{30000};
 
 class StoreError : public std::runtime_error {
  public:
@@ -61,6 +65,8 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(const std::string& sql);
+  /// exec, retried while another connection holds a lock SQLite would not wait for.
+  void exec_waiting_for_lock(const std::string& sql);
   Statement prepare(const std::string& sql) { return Statement(db_, sql); }
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }
