@@ -14,6 +14,7 @@
 #include "exp/components/data/tensors.hpp"
 #include "exp/components/data/text.hpp"
 #include "fabric/base/error.hpp"
+#include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/data/idx.hpp"
 
 namespace fabric::engine {
@@ -244,7 +245,7 @@ DataSplits tensors(const exp::components::TensorsDataConfig& c) {
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   c10::IValue loaded;
   try {
-    loaded = torch::pickle_load(bytes);
+    loaded = unpickle_torch_save(bytes);
   } catch (const std::exception& e) {
     throw ValueError("'" + path +
                      "': not a torch.save file: " + std::string(e.what()).substr(0, 200));

@@ -357,6 +357,30 @@ TEST_CASE("char_lm trains a transformer on a real text and reports perplexity", 
         "1");
 }
 
+TEST_CASE("a tensors file Python saved as an OrderedDict trains", "[e2e][run][python]") {
+  // What torch.save(model.state_dict())-style code writes: collections.OrderedDict, which
+  // LibTorch's unpickler alone reads as None.
+  auto python = test_support::python_with_torch();
+  if (!python) FABRIC_SKIP("no Python with torch");
+  TempDir dir;
+  auto made = test_support::run_command(
+      *python + " -c " +
+      q("import collections, torch; torch.manual_seed(0); x = torch.randn(96, 4); "
+        "torch.save(collections.OrderedDict(data=x, target=(x[:, 0] > 0).long()), '" +
+        dir.str("t.pt") + "')"));
+  INFO(made.output);
+  REQUIRE(made.exit_code == 0);
+  std::ofstream(dir.str("r.toml"))
+      << "[run]\nmax_epochs = 2\n[model]\nkind = \"mlp\"\nhidden = [8]\n[optimizer]\nkind = "
+         "\"adam\"\n[data]\nkind = "
+         "\"tensors\"\npath = \""
+      << dir.str("t.pt") << "\"\nbatch_size = 16\n";
+  auto r = fabric_exp(dir, "run " + q(dir.str("r.toml")));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
+}
+
 TEST_CASE("token tensors from Python train the benchmark's gpt, with one step profiled",
           "[e2e][run][lm][profile]") {
   auto python = test_support::python_with_torch();

@@ -250,6 +250,11 @@ torch.save(net.state_dict(), ")" + dir.str("py_ordered.pt") +
                                     R"(")
 torch.save({"only": 1}, ")" + dir.str("py_single.pt") +
                                     R"(")
+from collections import OrderedDict
+sd = net.state_dict()
+torch.save({"models": [sd, OrderedDict(w=torch.ones(2))], "one": [7], "deep": {"a": {"b": sd}},
+            "empty": OrderedDict(), "again": sd}, ")" +
+                                    dir.str("py_mixed.pt") + R"(")
 print("ok")
 )");
   INFO(r.output);
@@ -262,12 +267,28 @@ print("ok")
       torch::nn::Linear(4, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2));
   f.load_raw(dir.str("py_sd.pt"), fresh);
   CHECK(torch::equal(fresh->parameters()[0], net->parameters()[0]));
-  CHECK_THROWS_WITH(f.load_raw(dir.str("py_ordered.pt"), fresh), Catch::Contains("OrderedDict"));
-  // LibTorch 1.13 cannot unpickle Python's one-entry dicts (SETITEM); the error says so.
-  if (TORCH_VERSION_MAJOR < 2) {
-    CHECK_THROWS_WITH(f.load(dir.str("py_single.pt")),
-                      Catch::Contains("one-element lists and dicts"));
-  }
+  // Python's state_dict() is an OrderedDict (LibTorch's unpickler alone reads it as None), and
+  // Python writes one-entry dicts with SETITEM (which LibTorch 1.13 alone cannot read).
+  auto ordered = std::make_shared<torch::nn::SequentialImpl>(
+      torch::nn::Linear(4, 8), torch::nn::ReLU(), torch::nn::Linear(8, 2));
+  f.load_raw(dir.str("py_ordered.pt"), ordered);
+  for (size_t i = 0; i < net->parameters().size(); ++i)
+    CHECK(torch::equal(ordered->parameters()[i], net->parameters()[i]));
+  CHECK(f.load(dir.str("py_single.pt")).at("only").to_int() == 1);
+  // OrderedDicts in lists and nested dicts, one memoized OrderedDict referenced twice, an empty
+  // one, a one-item list; no trace of the _metadata state each state_dict() carries.
+  auto mixed = f.load(dir.str("py_mixed.pt"));
+  auto models = mixed.at("models").value().toListRef();
+  REQUIRE(models.size() == 2);
+  auto sd = models[0].toGenericDict();
+  CHECK(sd.size() == 4);
+  CHECK(torch::equal(sd.at("2.bias").toTensor(), net->parameters()[3]));
+  CHECK(torch::equal(models[1].toGenericDict().at("w").toTensor(), torch::ones({2})));
+  CHECK(mixed.at("one").value().toListRef().at(0).toInt() == 7);
+  auto deep = mixed.at("deep").value().toGenericDict().at("a").toGenericDict().at("b");
+  CHECK(deep.toGenericDict().size() == 4);
+  CHECK(mixed.at("empty").value().toGenericDict().empty());
+  CHECK(mixed.at("again").value().toGenericDict().size() == 4);
 }
 
 TEST_CASE("checkpoints load with Python's torch.load(weights_only=True)",

@@ -1,4 +1,5 @@
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/checkpoint/ordered_dicts.hpp"
 #include "fabric/checkpoint/zip_integrity.hpp"
 
 #include <caffe2/serialize/inline_container.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "fabric/base/error.hpp"
 
@@ -43,7 +45,61 @@ c10::IValue untyped(const c10::IValue& v) {
   return v;
 }
 
+/// `v` without the kOrderedDictStateKey items plain_dicts_for_libtorch added.
+void strip_ordered_dict_state(const c10::IValue& v) {
+  if (v.isGenericDict()) {
+    auto dict = v.toGenericDict();
+    (void)dict.erase(std::string(kOrderedDictStateKey));
+    for (const auto& item : dict) strip_ordered_dict_state(item.value());
+  } else if (v.isList()) {
+    for (const c10::IValue& e : v.toListRef()) strip_ordered_dict_state(e);
+  } else if (v.isTuple()) {
+    for (const auto& e : v.toTupleRef().elements()) strip_ordered_dict_state(e);
+  }
+}
+
+/// The archive `bytes` with its data.pkl rewritten by plain_dicts_for_libtorch (the same records
+/// otherwise), or nullopt when it needs no rewriting.
+std::optional<std::vector<char>> with_plain_dicts(const std::vector<char>& bytes) {
+  std::istringstream in(std::string(bytes.data(), bytes.size()));
+  caffe2::serialize::PyTorchStreamReader reader(&in);
+  auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  auto rewritten = plain_dicts_for_libtorch(
+      std::string_view(static_cast<const char*>(pickle.get()), pickle_size),
+      /*batch_single_items=*/TORCH_VERSION_MAJOR < 2);
+  if (!rewritten) return std::nullopt;
+  std::vector<char> archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
+    const char* p = static_cast<const char*>(data);
+    archive.insert(archive.end(), p, p + n);
+    return n;
+  });
+  for (const std::string& name : reader.getAllRecords()) {
+    // The writer adds its own version, byte order and serialization id.
+    if (name == "version" || name == ".data/version" || name == "byteorder" ||
+        name == ".data/serialization_id")
+      continue;
+    if (name == "data.pkl") {
+      writer.writeRecord(name, rewritten->data(), rewritten->size());
+    } else {
+      auto [data, size] = reader.getRecord(name);
+      writer.writeRecord(name, data.get(), size);
+    }
+  }
+  writer.writeEndOfFile();
+  return archive;
+}
+
 }  // namespace
+
+c10::IValue unpickle_torch_save(const std::vector<char>& bytes) {
+  if (auto plain = with_plain_dicts(bytes)) {
+    c10::IValue value = torch::pickle_load(*plain);
+    strip_ordered_dict_state(value);
+    return value;
+  }
+  return torch::pickle_load(bytes);
+}
 
 std::vector<char> pickle_for_python(const c10::IValue& value) {
   std::vector<char> pickled;
@@ -88,21 +144,13 @@ c10::IValue read_checkpoint_file(const std::string& path) {
     throw CheckpointCorruptError("checkpoint '" + path +
                                  "' fails its integrity check: " + zip.problem);
   try {
-    return torch::pickle_load(bytes);
+    return unpickle_torch_save(bytes);
   } catch (const c10::Error& e) {
     std::string why = e.what_without_backtrace();
     if (why.find("Unknown opcode") != std::string::npos) {
-      why += " (LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
-             std::to_string(TORCH_VERSION_MINOR) +
-             " cannot unpickle the APPEND/SETITEM opcodes Python writes for one-element lists and "
-             "dicts: "
-             "save such values with at least two entries, or use LibTorch >= 2.0)";
-    }
-    if (why.find("Expected GenericDict but got None") != std::string::npos) {
-      why =
-          "it holds an OrderedDict (e.g. torch.save(model.state_dict())), which LibTorch's "
-          "unpickler "
-          "cannot read; save dict(model.state_dict()) instead";
+      why +=
+          " (LibTorch's unpickler reads the opcodes of pickle protocol 2, torch.save's default; "
+          "save with that protocol)";
     }
     throw Error(
         "'" + path +

@@ -17,5 +17,8 @@ namespace fabric {
 std::vector<char> pickle_for_python(const c10::IValue& value);
 void write_checkpoint_file(const std::string& path, const c10::IValue& value);
 c10::IValue read_checkpoint_file(const std::string& path);
+/// The value in the bytes of a torch.save file, Python's OrderedDicts as plain dicts (LibTorch's
+/// pickle_load alone reads those as None). Throws c10::Error as pickle_load does.
+c10::IValue unpickle_torch_save(const std::vector<char>& bytes);
 
 }  // namespace fabric

@@ -28,10 +28,7 @@ std::string shape_str(at::IntArrayRef s) {
 
 void load_module_state_dict(const ModuleRef& module, const c10::IValue& state, bool strict) {
   if (state.isNone()) {
-    throw TypeError(
-        "the model state is None. A file from Python's torch.save(model.state_dict()) holds an "
-        "OrderedDict, which LibTorch's unpickler cannot read; save dict(model.state_dict()) "
-        "instead.");
+    throw TypeError("the model state is None: expected a state dict ({name: tensor})");
   }
   if (!state.isGenericDict()) {
     throw TypeError("expected a model state dict ({name: tensor}), found " + state.tagKind());

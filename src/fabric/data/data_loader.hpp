@@ -77,9 +77,12 @@ class DataLoader {
    public:
     Epoch(std::shared_ptr<Config> config, int64_t epoch, size_t start_batch)
         : config_(std::move(config)), epoch_(epoch), start_(start_batch), next_(start_batch) {
+      // Python's DataLoader iterator draws its base seed from the global generator, then its
+      // RandomSampler draws the shuffle's seed: the same draws in the same order give the same
+      // orders as PyTorch and Lightning Fabric for the same seed.
+      base_seed_ = uint64_t(at::empty({}, at::kLong).random_().item<int64_t>());
       indices_ = data::epoch_indices(dataset_size_of(config_->dataset), config_->sampler, epoch);
       num_batches_ = batches_for(indices_.size(), config_->options);
-      base_seed_ = at::detail::getDefaultCPUGenerator().current_seed();
       const size_t workers = config_->options.workers;
       for (size_t w = 0; w < workers; ++w)
         threads_.emplace_back([this, w, workers] { work(w, workers); });
