@@ -189,15 +189,16 @@ TEST_CASE("torchrun --no-python and a SLURM job train identically to our launche
   CHECK(torch::equal(s0, reference));
   CHECK(torch::equal(load_params(slurm.str("params_rank1.pt")), reference));
 
-  if (!std::filesystem::exists("/usr/bin/torchrun"))
-    FABRIC_SKIP("torchrun not installed (python3-torch)");
+  auto torchrun = test_support::torchrun_path();
+  if (!torchrun) FABRIC_SKIP("no torchrun beside the build's Python (python3-torch)");
   // torchrun 1.13 spells its flags with underscores (2.x accepts both). "--redirects 1 --tee 1":
   // under Python 3.11 torchrun 1.13 turns its default "0" into None (IntFlag iteration skips 0).
   TempDir elastic;
-  auto rt = test_support::run_command(
-      "timeout 120 /usr/bin/torchrun --no_python --redirects 1 --tee 1 --nproc_per_node 2 "
-      "--master_port " +
-      std::to_string(fabric::find_free_port()) + " " + worker() + " auto train " + elastic.str());
+  auto rt = test_support::run_command("timeout 120 " + *torchrun +
+                                      " --no_python --redirects 1 --tee 1 --nproc_per_node 2 "
+                                      "--master_port " +
+                                      std::to_string(fabric::find_free_port()) + " " + worker() +
+                                      " auto train " + elastic.str());
   INFO(rt.output);
   REQUIRE(rt.exit_code == 0);
   CHECK(torch::equal(load_params(elastic.str("params_rank0.pt")), reference));

@@ -82,14 +82,27 @@ CommandResult run_command(const std::string& command) {
 }
 
 std::optional<std::string> python_with_torch() {
+  // The Python whose torch is this build's LibTorch (meson's test_python): Debian's python3-torch
+  // for the Debian build, the venv for the PyPI build. Never another one, whose torch may differ.
   static const std::optional<std::string> found = []() -> std::optional<std::string> {
-    for (const char* py : {"/usr/bin/python3", "python3"}) {
-      if (run_command(std::string(py) + " -c 'import torch'").exit_code == 0)
-        return std::string(py);
-    }
+    std::string py = FABRIC_TORCH_PYTHON;
+    if (run_command(py + " -c 'import torch'").exit_code == 0) return py;
     return std::nullopt;
   }();
   return found;
+}
+
+bool python_has(const std::string& module) {
+  auto py = python_with_torch();
+  return py && run_command(*py + " -c 'import " + module + "' 2>/dev/null").exit_code == 0;
+}
+
+std::optional<std::string> torchrun_path() {
+  auto py = python_with_torch();
+  if (!py) return std::nullopt;
+  auto path = std::filesystem::path(*py).parent_path() / "torchrun";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  return path.string();
 }
 
 CommandResult run_python(const std::string& script) {

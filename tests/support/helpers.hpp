@@ -58,8 +58,13 @@ class LogCapture {
 /// The whole file as a string ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 
-/// A Python interpreter with torch importable (Debian's python3-torch), or nullopt.
+/// The Python whose torch is the LibTorch of this build (Debian's python3-torch, or the venv of
+/// -Dtorch_python), or nullopt when torch does not import there.
 std::optional<std::string> python_with_torch();
+/// True when python_with_torch() can import `module` (e.g. "lightning").
+bool python_has(const std::string& module);
+/// torchrun next to python_with_torch(), or nullopt.
+std::optional<std::string> torchrun_path();
 
 struct CommandResult {
   int exit_code;
