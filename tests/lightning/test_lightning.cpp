@@ -110,44 +110,62 @@ TEST_CASE("bf16-mixed: the same losses as Lightning Fabric within bfloat16's rou
   // against the 32-true run).
   check_same(read_losses(dir.str("bf16.cpp.rank0")), read_losses(dir.str("bf16.py.rank0")), 1e-2,
              10);
+
+  SECTION("on two DDP processes, accumulating") {
+    for (auto side : {"cpp", "py"}) run_side(side, "2 bf16-mixed 2 1 50", dir.str("bf16ddp"));
+    for (auto rank : {".rank0", ".rank1"}) {
+      INFO(rank);
+      check_same(read_losses(dir.str(std::string("bf16ddp.cpp") + rank)),
+                 read_losses(dir.str(std::string("bf16ddp.py") + rank)), 1e-2, 10);
+    }
+  }
+}
+
+/// Each side resumes at step 25 from the other's checkpoint (model, optimizer, step) and trains
+/// steps 25..49 with the losses the other side's uninterrupted run had, on every rank.
+void check_checkpoints_both_ways(const TempDir& dir, const std::string& devices) {
+  const std::string whole = devices + " 32-true 1 0 50 25 ";
+  run_side("cpp", whole + dir.str("cpp.ckpt") + " -", dir.str("whole"));
+  run_side("py", whole + dir.str("py.ckpt") + " -", dir.str("whole"));
+  // Lightning's fabric.load reads ours; ours reads Lightning's fabric.save.
+  run_side("py", devices + " 32-true 1 0 50 0 - " + dir.str("cpp.ckpt"), dir.str("resumed"));
+  run_side("cpp", devices + " 32-true 1 0 50 0 - " + dir.str("py.ckpt"), dir.str("resumed"));
+  for (int rank = 0; rank < std::stoi(devices); ++rank) {
+    const std::string r = ".rank" + std::to_string(rank);
+    INFO("rank " << rank);
+    for (auto [resumed, other] :
+         {std::pair{"resumed.py", "whole.cpp"}, {"resumed.cpp", "whole.py"}}) {
+      INFO(resumed << " against " << other);
+      auto all = read_losses(dir.str(other + r));
+      REQUIRE(all.size() == 50);
+      all.erase(all.begin(), all.begin() + 25);
+      check_same(read_losses(dir.str(resumed + r)), all, 1e-5);
+    }
+  }
 }
 
 TEST_CASE("checkpoints both ways: each side resumes from the other's and trains on identically",
           "[lightning][checkpoint]") {
   if (!have_lightning()) FABRIC_SKIP("lightning does not import in the build's Python");
   TempDir dir;
-  // Uninterrupted 50-step runs that save at step 25.
-  run_side("cpp", "1 32-true 1 0 50 25 " + dir.str("cpp.ckpt") + " -", dir.str("whole"));
-  run_side("py", "1 32-true 1 0 50 25 " + dir.str("py.ckpt") + " -", dir.str("whole"));
-  auto tail = [](std::vector<Loss> all) {
-    all.erase(all.begin(), all.begin() + 25);
-    return all;
-  };
-  auto cpp_whole = read_losses(dir.str("whole.cpp.rank0"));
-  auto py_whole = read_losses(dir.str("whole.py.rank0"));
-  REQUIRE(cpp_whole.size() == 50);
-  REQUIRE(py_whole.size() == 50);
-
-  SECTION("Lightning's fabric.load reads ours (model, optimizer, extra state)") {
-    run_side("py", "1 32-true 1 0 50 0 - " + dir.str("cpp.ckpt"), dir.str("resumed"));
-    check_same(read_losses(dir.str("resumed.py.rank0")), tail(cpp_whole), 1e-5);
-  }
-  SECTION("our fabric.load reads Lightning's") {
-    run_side("cpp", "1 32-true 1 0 50 0 - " + dir.str("py.ckpt"), dir.str("resumed"));
-    check_same(read_losses(dir.str("resumed.cpp.rank0")), tail(py_whole), 1e-5);
-  }
-  SECTION("torch.load(weights_only=True) reads ours, optimizer state included") {
-    auto r = test_support::run_python(R"(
+  check_checkpoints_both_ways(dir, "1");
+  // And torch.load(weights_only=True), PyTorch 2.x's default, reads ours, optimizer state included.
+  auto r = test_support::run_python(R"(
 import torch
 ck = torch.load(")" + dir.str("cpp.ckpt") +
-                                      R"(", weights_only=True)
+                                    R"(", weights_only=True)
 assert ck["step"] == 25, ck["step"]
 assert ck["model"]["0.weight"].shape == (64, 20)
 state = ck["optimizer"]["state"]
 assert len(state) == 4 and float(state[0]["step"]) == 25.0, state[0]
 print("ok")
 )");
-    INFO(r.output);
-    CHECK(r.exit_code == 0);
-  }
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("checkpoints both ways on two DDP processes", "[lightning][checkpoint][ddp]") {
+  if (!have_lightning()) FABRIC_SKIP("lightning does not import in the build's Python");
+  TempDir dir;
+  check_checkpoints_both_ways(dir, "2");
 }
