@@ -70,6 +70,19 @@ class Rewriter {
     stack_.pop_back();
     return true;
   }
+  // Pops `n` items; `first` gets the earliest of them (where their bytes start).
+  bool pop_n(int n, Item* first) {
+    for (int i = 0; i < n; ++i)
+      if (!pop(first)) return false;
+    return true;
+  }
+  // An opcode that turns the top `n` items into one value (a tuple, a tensor, an object).
+  bool combine(int n) {
+    Item first;
+    if (!pop_n(n, &first)) return false;
+    stack_.push_back({first.start, 0, Kind::Other});
+    return true;
+  }
   bool pop_to_mark(size_t* offset = nullptr) {
     if (marks_.empty() || marks_.back().height > stack_.size()) return false;
     stack_.resize(marks_.back().height);
@@ -130,8 +143,7 @@ class Rewriter {
   // APPEND (value) or SETITEM (key, value) as MARK ... APPENDS / SETITEMS, when asked.
   bool single_item(size_t at, int items, const char* batched) {
     Item first;
-    for (int i = 0; i < items; ++i)
-      if (!pop(&first)) return false;
+    if (!pop_n(items, &first)) return false;
     if (batch_) {
       edits_.push_back({first.start, 0, "("});
       edits_.push_back({at, 1, batched});
@@ -199,15 +211,11 @@ class Rewriter {
         return true;
       }
       case '\x85':
+        return combine(1);  // TUPLE1
       case '\x86':
-      case '\x87': {  // TUPLE1..3
-        Item first{at};
-        const int count = op == '\x85' ? 1 : op == '\x86' ? 2 : 3;
-        for (int i = 0; i < count; ++i)
-          if (!pop(&first)) return false;
-        stack_.push_back({first.start, 0, Kind::Other});
-        return true;
-      }
+        return combine(2);  // TUPLE2
+      case '\x87':
+        return combine(3);  // TUPLE3
       case 'a':
         return single_item(at, 1, "e");  // APPEND
       case 's':
@@ -215,18 +223,10 @@ class Rewriter {
       case 'e':
       case 'u':
         return pop_to_mark();  // APPENDS, SETITEMS
-      case 'Q': {              // BINPERSID
-        Item id;
-        if (!pop(&id)) return false;
-        stack_.push_back({id.start, 0, Kind::Other});
-        return true;
-      }
-      case '\x81': {  // NEWOBJ
-        Item cls;
-        if (!pop() || !pop(&cls)) return false;
-        stack_.push_back({cls.start, 0, Kind::Other});
-        return true;
-      }
+      case 'Q':
+        return combine(1);  // BINPERSID (the persistent id)
+      case '\x81':
+        return combine(2);  // NEWOBJ (class, arguments)
       case 'R':
         return reduce(at);
       case 'b':
