@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "fabric/base/log.hpp"
@@ -93,8 +94,15 @@ std::optional<std::string> python_with_torch() {
 }
 
 bool python_has(const std::string& module) {
+  // Asked once per module: importing lightning takes seconds, and every Lightning test asks.
+  static std::map<std::string, bool> known;
+  auto it = known.find(module);
+  if (it != known.end()) return it->second;
   auto py = python_with_torch();
-  return py && run_command(*py + " -c 'import " + module + "' 2>/dev/null").exit_code == 0;
+  const bool has =
+      py && run_command(*py + " -c 'import " + module + "' 2>/dev/null").exit_code == 0;
+  known.emplace(module, has);
+  return has;
 }
 
 std::optional<std::string> torchrun_path() {
