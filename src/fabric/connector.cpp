@@ -6,7 +6,7 @@
 #include "fabric/base/error.hpp"
 #include "fabric/base/log.hpp"
 #include "fabric/launcher/environment.hpp"
-#include "fabric/strategies/ddp.hpp"
+#include "fabric/strategies/fsdp.hpp"
 
 namespace fabric {
 
@@ -100,9 +100,10 @@ std::string choose_strategy(std::string name, AcceleratorKind accelerator, size_
     throw ValueError("You selected an invalid strategy name: `strategy='" + name +
                      "'`. Available names are: " + all + ".");
   }
+  if (name == "fsdp") return name;
   if (name.rfind("fsdp", 0) == 0 || name.rfind("deepspeed", 0) == 0 ||
       name.find("xla") != std::string::npos) {
-    throw NotSupportedError("strategy='" + name + "' is not supported yet; use 'ddp'.");
+    throw NotSupportedError("strategy='" + name + "' is not supported yet; use 'fsdp' or 'ddp'.");
   }
   if (name == "dp") {
     if (accelerator == AcceleratorKind::Cpu) {
@@ -153,6 +154,9 @@ Connection connect(const FabricOptions& options) {
   c.precision = parse_precision(options.precision, c.accelerator);
   if (c.strategy_name == "single_device") {
     c.strategy = std::make_unique<SingleDeviceStrategy>(c.devices.front());
+  } else if (c.strategy_name == "fsdp") {
+    c.strategy =
+        std::make_unique<FSDPStrategy>(c.accelerator, c.devices, c.num_nodes, env, options.fsdp);
   } else {  // "ddp"
     c.strategy = std::make_unique<DDPStrategy>(c.accelerator, c.devices, c.num_nodes, env);
   }

@@ -5,6 +5,9 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/serialize/input-archive.h>
 
+#include <cmath>
+#include <optional>
+
 #include "fabric/base/log.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/checkpoint/module_state.hpp"
@@ -12,6 +15,42 @@
 #include "fabric/connector.hpp"
 
 namespace fabric {
+
+namespace {
+
+// Sharded models' full parameters in place, and optimizer state mapped to and from its full form,
+// for as long as a checkpoint is written or read. Collective on entry; leaving copies loaded
+// values into the shards only after commit().
+class FullStateScope {
+ public:
+  explicit FullStateScope(std::vector<std::shared_ptr<StrategyModuleState>> models)
+      : models_(std::move(models)),
+        mapping_([this](const at::Tensor& p, const at::Tensor& v) { return map(p, v, true); },
+                 [this](const at::Tensor& p, const at::Tensor& v) { return map(p, v, false); }) {
+    for (auto& m : models_) m->gather_full_params();
+  }
+  ~FullStateScope() {
+    for (auto& m : models_) m->release_full_params(committed_);
+  }
+  FullStateScope(const FullStateScope&) = delete;
+  FullStateScope& operator=(const FullStateScope&) = delete;
+  void commit() { committed_ = true; }
+
+ private:
+  at::Tensor map(const at::Tensor& param, const at::Tensor& value, bool to_file) {
+    for (auto& m : models_) {
+      if (m->owns_shard(param))
+        return to_file ? m->full_state_tensor(param, value) : m->shard_state_tensor(param, value);
+    }
+    return value;
+  }
+
+  std::vector<std::shared_ptr<StrategyModuleState>> models_;
+  OptimizerStateMapping mapping_;
+  bool committed_ = false;
+};
+
+}  // namespace
 
 // ---- BackwardSyncGuard ----------------------------------------------------------------------
 
@@ -100,6 +139,7 @@ std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref,
   }
   auto setup = std::make_shared<detail::ModuleSetup>();
   setup->strategy_state = strategy_->setup_module(ref);
+  if (setup->strategy_state) module_states_.push_back(setup->strategy_state);
   setup->precision = precision_;
   if (options.move_to_device) {
     setup->device = device();
@@ -151,7 +191,9 @@ std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optim
   for (auto& group : optimizer.param_groups()) {
     for (auto& p : group.params()) params.push_back(p);
   }
+  auto sharded = sharded_models();
   try {
+    if (o.max_norm && !sharded.empty()) return clip_sharded_norm_(params, o, sharded);
     if (o.clip_val) {
       torch::nn::utils::clip_grad_value_(params, *o.clip_val);
       return std::nullopt;
@@ -161,6 +203,53 @@ std::optional<double> Fabric::clip_gradients_impl(torch::optim::Optimizer& optim
   } catch (const c10::Error& e) {
     throw RuntimeError(e.what_without_backtrace());
   }
+}
+
+std::vector<std::shared_ptr<StrategyModuleState>> Fabric::sharded_models() const {
+  std::vector<std::shared_ptr<StrategyModuleState>> out;
+  for (const auto& weak : module_states_) {
+    auto state = weak.lock();
+    if (state && state->shards_parameters()) out.push_back(std::move(state));
+  }
+  return out;
+}
+
+double Fabric::clip_sharded_norm_(
+    const std::vector<at::Tensor>& params, const ClipOptions& o,
+    const std::vector<std::shared_ptr<StrategyModuleState>>& sharded) {
+  at::NoGradGuard no_grad;
+  const double p = o.norm_type;
+  const bool inf = std::isinf(p);
+  // Shards add up over ranks; whole (replicated) gradients count once.
+  at::Tensor shards = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device()));
+  at::Tensor whole = shards.clone();
+  std::vector<at::Tensor> grads;
+  for (const auto& param : params) {
+    const at::Tensor& g = param.grad();
+    if (!g.defined()) continue;
+    grads.push_back(g);
+    at::Tensor part = inf ? g.detach().abs().max().to(at::kDouble)
+                          : g.detach().to(at::kDouble).abs().pow(p).sum();
+    bool is_shard = std::any_of(sharded.begin(), sharded.end(),
+                                [&](const auto& s) { return s->owns_shard(param); });
+    at::Tensor& into = is_shard ? shards : whole;
+    into = inf ? at::maximum(into, part) : into + part;
+  }
+  strategy_->all_reduce_(shards, inf ? ReduceOp::Max : ReduceOp::Sum);
+  double total = inf ? std::max(shards.item<double>(), whole.item<double>())
+                     : std::pow(shards.item<double>() + whole.item<double>(), 1.0 / p);
+  if (o.error_if_nonfinite && !std::isfinite(total)) {
+    std::ostringstream os;
+    os << "The total norm of order " << p
+       << " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable "
+          "this error and scale the gradients by the non-finite norm anyway, set "
+          "`error_if_nonfinite=False`";
+    throw RuntimeError(os.str());
+  }
+  // As torch.nn.utils.clip_grad_norm_: an fp32 coefficient, clamped at 1, applied to every grad.
+  at::Tensor coef = at::clamp_max(*o.max_norm / (at::scalar_tensor(total, at::kFloat) + 1e-6), 1.0);
+  for (auto& g : grads) g.mul_(coef.to(g.device(), g.scalar_type()));
+  return total;
 }
 
 BackwardSyncGuard Fabric::no_backward_sync_impl(detail::ModuleSetup& module, bool enabled) {
@@ -191,26 +280,36 @@ void Fabric::save(const std::string& path, const State& state, const SaveFilter&
     for (const auto& x : state.keys()) s += (s.empty() ? "'" : ", '") + x + "'";
     throw ValueError("The filter keys {" + k + "} are not present in the state keys {" + s + "}.");
   }
-  if (is_global_zero()) {
-    c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
-    for (const auto& entry : state) {
-      c10::IValue v = entry.value.to_ivalue();
-      auto f = filter.find(entry.key);
-      if (f != filter.end() && v.isGenericDict()) {
-        auto src = v.toGenericDict();
-        c10::impl::GenericDict kept(src.keyType(), src.valueType());
-        for (const auto& item : src) {
-          std::string k = item.key().isString() ? item.key().toStringRef() : item.key().tagKind();
-          if (f->second(k, item.value())) kept.insert(item.key(), item.value());
-        }
-        if (kept.empty()) continue;
-        v = kept;
-      }
-      out.insert(entry.key, v);
-    }
-    write_checkpoint_file(path, out);
+  auto sharded = sharded_models();
+  if (sharded.empty()) {
+    if (is_global_zero()) write_checkpoint_file(path, checkpoint_dict(state, filter));
+  } else {
+    // Gathering is collective: every rank builds the consolidated dict, rank 0 writes it.
+    FullStateScope full(std::move(sharded));
+    auto out = checkpoint_dict(state, filter);
+    if (is_global_zero()) write_checkpoint_file(path, out);
   }
   barrier();
+}
+
+c10::impl::GenericDict Fabric::checkpoint_dict(const State& state, const SaveFilter& filter) const {
+  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+  for (const auto& entry : state) {
+    c10::IValue v = entry.value.to_ivalue();
+    auto f = filter.find(entry.key);
+    if (f != filter.end() && v.isGenericDict()) {
+      auto src = v.toGenericDict();
+      c10::impl::GenericDict kept(src.keyType(), src.valueType());
+      for (const auto& item : src) {
+        std::string k = item.key().isString() ? item.key().toStringRef() : item.key().tagKind();
+        if (f->second(k, item.value())) kept.insert(item.key(), item.value());
+      }
+      if (kept.empty()) continue;
+      v = kept;
+    }
+    out.insert(entry.key, v);
+  }
+  return out;
 }
 
 State Fabric::load(const std::string& path, State& state, bool strict) {
@@ -222,6 +321,8 @@ State Fabric::load(const std::string& path, State& state, bool strict) {
     barrier();
     return State::from_ivalue(loaded);
   }
+  std::optional<FullStateScope> full;
+  if (auto sharded = sharded_models(); !sharded.empty()) full.emplace(std::move(sharded));
   std::set<std::string> consumed;
   for (auto& entry : state) {
     if (!dict.contains(entry.key)) {
@@ -240,6 +341,8 @@ State Fabric::load(const std::string& path, State& state, bool strict) {
     const std::string& key = item.key().toStringRef();
     if (!consumed.count(key)) remainder.set(key, StateValue(item.value()));
   }
+  if (full) full->commit();
+  full.reset();
   barrier();
   return remainder;
 }
@@ -275,14 +378,20 @@ std::optional<c10::IValue> read_raw(
 }  // namespace
 
 void Fabric::load_raw_module(const std::string& path, const ModuleRef& module, bool strict) {
+  std::optional<FullStateScope> full;
+  if (auto sharded = sharded_models(); !sharded.empty()) full.emplace(std::move(sharded));
   std::function<void(torch::serialize::InputArchive&)> from_archive;
   if (module.nn()) from_archive = [&](torch::serialize::InputArchive& a) { module.nn()->load(a); };
   if (auto state = read_raw(path, from_archive)) load_module_state_dict(module, *state, strict);
+  if (full) full->commit();
 }
 
 void Fabric::load_raw_optimizer(const std::string& path, torch::optim::Optimizer& optimizer) {
+  std::optional<FullStateScope> full;
+  if (auto sharded = sharded_models(); !sharded.empty()) full.emplace(std::move(sharded));
   auto from_archive = [&](torch::serialize::InputArchive& a) { optimizer.load(a); };
   if (auto state = read_raw(path, from_archive)) load_optimizer_state_dict(optimizer, *state);
+  if (full) full->commit();
 }
 
 // ---- collectives ----------------------------------------------------------------------------

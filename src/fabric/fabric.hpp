@@ -346,6 +346,12 @@ class Fabric {
   void load_raw_optimizer(const std::string& path, torch::optim::Optimizer& optimizer);
   c10::IValue broadcast_ivalue(const c10::IValue& value, int src);
   void validate_launched(const char* method) const;
+  /// The models whose parameters a sharding strategy keeps sharded (alive ones).
+  std::vector<std::shared_ptr<StrategyModuleState>> sharded_models() const;
+  /// clip_gradients by norm over gradients some of which are shards: the norm over all ranks.
+  double clip_sharded_norm_(const std::vector<at::Tensor>& params, const ClipOptions& options,
+                            const std::vector<std::shared_ptr<StrategyModuleState>>& sharded);
+  c10::impl::GenericDict checkpoint_dict(const State& state, const SaveFilter& filter) const;
 
   AcceleratorKind accelerator_;
   std::string strategy_name_;
@@ -356,6 +362,7 @@ class Fabric {
   bool launched_ = false;
   int models_setup_ = 0;
   std::set<const void*> setup_models_, setup_optimizers_, setup_loaders_;
+  std::vector<std::weak_ptr<StrategyModuleState>> module_states_;
 };
 
 }  // namespace fabric

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fabric/strategies/fsdp_options.hpp"
+
 namespace fabric {
 
 class Callback;
@@ -64,6 +66,8 @@ struct FabricOptions {
   /// Number of nodes (>= 1).
   int num_nodes = 1;
   PrecisionInput precision{};
+  /// Used when strategy is "fsdp".
+  FSDPOptions fsdp{};
   std::vector<std::shared_ptr<Callback>> callbacks{};
   std::vector<std::shared_ptr<Logger>> loggers{};
 };

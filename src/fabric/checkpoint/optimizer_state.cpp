@@ -205,7 +205,30 @@ const Codec* find_codec(torch::optim::Optimizer& optimizer) {
 
 constexpr const char* kArchiveKey = "__libtorch_archive__";
 
+thread_local const OptimizerStateMapping* active_mapping = nullptr;
+
+// The per-parameter state dict with every tensor passed through `fn`.
+Dict map_tensors(const Dict& d, const OptimizerStateMapping::Fn& fn, const at::Tensor& param) {
+  Dict out = new_dict();
+  for (const auto& item : d) {
+    out.insert(item.key(), item.value().isTensor() ? c10::IValue(fn(param, item.value().toTensor()))
+                                                   : item.value());
+  }
+  return out;
+}
+
 }  // namespace
+
+OptimizerStateMapping::OptimizerStateMapping(Fn to, Fn from)
+    : to_file(std::move(to)), from_file(std::move(from)), previous_(active_mapping) {
+  active_mapping = this;
+}
+OptimizerStateMapping::~OptimizerStateMapping() {
+  active_mapping = previous_;
+}
+const OptimizerStateMapping* OptimizerStateMapping::active() {
+  return active_mapping;
+}
 
 c10::impl::GenericDict optimizer_state_dict(torch::optim::Optimizer& optimizer) {
   const Codec* codec = find_codec(optimizer);
@@ -233,6 +256,7 @@ c10::impl::GenericDict optimizer_state_dict(torch::optim::Optimizer& optimizer) 
       if (it != optimizer.state().end()) {
         Dict s = new_dict();
         codec->save_state(*it->second, s);
+        if (active_mapping) s = map_tensors(s, active_mapping->to_file, p);
         state.insert(index, s);
       }
       ids.push_back(index++);
@@ -290,8 +314,9 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
       c10::IValue id = ids.get(j);
       if (!state.contains(id)) continue;
       const at::Tensor& p = mine[i].params()[j];
-      optimizer.state()[compat::optimizer_state_key(p)] =
-          codec->load_state(state.at(id).toGenericDict(), p);
+      Dict s = state.at(id).toGenericDict();
+      if (active_mapping) s = map_tensors(s, active_mapping->from_file, p);
+      optimizer.state()[compat::optimizer_state_key(p)] = codec->load_state(s, p);
     }
   }
 }

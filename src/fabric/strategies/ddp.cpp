@@ -220,7 +220,15 @@ void DDPStrategy::setup_environment() {
 
 std::shared_ptr<StrategyModuleState> DDPStrategy::setup_module(ModuleRef& module) {
   process_group();  // throws before launch
-  {                 // every rank starts from rank 0's weights and buffers
+  broadcast_module_from_rank0(module);
+  auto state = std::make_shared<DDPModuleState>(pg_.get(), world_size_);
+  state->build(module.parameters(), options_.bucket_cap_mb << 20);
+  state->install_hooks();
+  return state;
+}
+
+void DDPStrategy::broadcast_module_from_rank0(ModuleRef& module) {
+  {
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> tensors = module.parameters();
     for (auto& [name, b] : module.named_buffers()) {
@@ -238,10 +246,6 @@ std::shared_ptr<StrategyModuleState> DDPStrategy::setup_module(ModuleRef& module
       for (size_t i = 0; i < group.size(); ++i) group[i].copy_(parts[i]);
     }
   }
-  auto state = std::make_shared<DDPModuleState>(pg_.get(), world_size_);
-  state->build(module.parameters(), options_.bucket_cap_mb << 20);
-  state->install_hooks();
-  return state;
 }
 
 bool DDPStrategy::widens_for_gloo(const at::Tensor& tensor) const {

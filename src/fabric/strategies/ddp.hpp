@@ -69,6 +69,10 @@ class DDPStrategy : public Strategy {
 
   c10d::ProcessGroup& process_group() const;
 
+ protected:
+  /// Every rank starts from rank 0's parameters and buffers.
+  void broadcast_module_from_rank0(ModuleRef& module);
+
  private:
   /// Collectives hang when ranks pass tensors of different shapes: compare them first.
   void check_same_shape(const at::Tensor& tensor, const char* op);

@@ -34,6 +34,29 @@ class StrategyModuleState {
   /// Turns gradient synchronisation during backward on or off (no_backward_sync).
   virtual void set_backward_sync(bool enabled) {}
   virtual bool backward_sync() const { return true; }
+
+  // Sharding strategies (fsdp) only; the others keep whole parameters on every rank.
+  virtual bool shards_parameters() const { return false; }
+  /// Around the model's forward (FabricModule::forward): gathers the parameters of the root unit.
+  virtual void before_forward() {}
+  /// `outputs`: what the forward returned; hooks on them gather again for backward.
+  virtual void after_forward(const std::vector<at::Tensor>& outputs) {}
+  /// The forward threw: parameters go back to their shards. Returns context for the error.
+  virtual std::string abort_forward() { return ""; }
+  /// Every parameter in its full form, in place (fabric.save/load); collective.
+  virtual void gather_full_params() {}
+  /// Back to shards; `write_back`: the full parameters were loaded into and become the shards.
+  virtual void release_full_params(bool write_back) {}
+  /// Whether `param` is a parameter this state keeps sharded.
+  virtual bool owns_shard(const at::Tensor& param) const { return false; }
+  /// An optimizer state tensor of a sharded `param` in the parameter's full form (collective),
+  /// and back to this rank's shard.
+  virtual at::Tensor full_state_tensor(const at::Tensor& param, const at::Tensor& value) {
+    return value;
+  }
+  virtual at::Tensor shard_state_tensor(const at::Tensor& param, const at::Tensor& value) {
+    return value;
+  }
 };
 
 class Strategy {

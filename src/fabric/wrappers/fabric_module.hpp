@@ -9,10 +9,12 @@
 #include <torch/nn/pimpl.h>
 
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "fabric/base/error.hpp"
 #include "fabric/base/module_ref.hpp"
 #include "fabric/precision/precision.hpp"
 #include "fabric/strategies/strategy.hpp"
@@ -97,16 +99,33 @@ class FabricModule {
   template <class... Args>
   auto forward(Args&&... args) {
     // Outputs are cast back after the context closes, so that "the default dtype" is fp32 again.
-    auto out = [&] {
-      auto context = setup_->precision->forward_context();
-      if constexpr (detail::is_jit_module_v<M>) {
-        std::vector<c10::IValue> inputs{convert(c10::IValue(std::forward<Args>(args)))...};
-        return module_.forward(std::move(inputs));
-      } else {
-        return module_->forward(convert(std::forward<Args>(args))...);
+    StrategyModuleState* strategy = setup_->strategy_state.get();
+    if (strategy) strategy->before_forward();  // fsdp: gathers the root unit's parameters
+    try {
+      auto out = [&] {
+        auto context = setup_->precision->forward_context();
+        if constexpr (detail::is_jit_module_v<M>) {
+          std::vector<c10::IValue> inputs{convert(c10::IValue(std::forward<Args>(args)))...};
+          return module_.forward(std::move(inputs));
+        } else {
+          return module_->forward(convert(std::forward<Args>(args))...);
+        }
+      }();
+      if (strategy) {
+        std::vector<at::Tensor> tensors;
+        apply_to_tensors(out, [&](const at::Tensor& t) {
+          tensors.push_back(t);
+          return t;
+        });
+        strategy->after_forward(tensors);
       }
-    }();
-    return finish(out);
+      return finish(out);
+    } catch (const std::exception& e) {
+      if (!strategy) throw;
+      std::string why = strategy->abort_forward();
+      if (why.empty()) throw;
+      throw RuntimeError(std::string(e.what()) + "\n" + why);
+    }
   }
 
   /// The original (unwrapped) model.
