@@ -16,6 +16,7 @@
 #include "exp/diag/diagnostic.hpp"
 #include "fabric/base/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
+#include "fabric/strategies/sharding_unit.hpp"
 
 namespace fabric::engine {
 
@@ -42,11 +43,29 @@ nn::AnyModule activation(const std::string& name) {
   return nn::AnyModule(nn::ReLU());
 }
 
+/// nn::Sequential's forward, with each layer a possible fsdp unit.
+at::Tensor forward_layers(nn::Sequential& body, at::Tensor x) {
+  for (auto& layer : *body) x = fabric::fsdp_unit(*layer.ptr(), [&] { return layer.forward(x); });
+  return x;
+}
+
+/// The layers of `body` that own parameters.
+std::vector<const nn::Module*> layers_with_parameters(const nn::Sequential& body) {
+  std::vector<const nn::Module*> out;
+  for (const auto& layer : *body) {
+    if (!layer.ptr()->parameters().empty()) out.push_back(layer.ptr().get());
+  }
+  return out;
+}
+
 /// A torch::nn::Sequential behind the NetImpl interface.
 class SequentialNet : public NetImpl {
  public:
   explicit SequentialNet(nn::Sequential body) : body_(register_module("body", body)) {}
-  at::Tensor forward(at::Tensor x) override { return body_->forward(x); }
+  at::Tensor forward(at::Tensor x) override { return forward_layers(body_, x); }
+  std::vector<const nn::Module*> sharding_blocks() const override {
+    return layers_with_parameters(body_);
+  }
 
  private:
   nn::Sequential body_;
@@ -66,7 +85,10 @@ class MlpNet : public NetImpl {
     body_->push_back(nn::Linear(in, outputs));
     register_module("body", body_);
   }
-  at::Tensor forward(at::Tensor x) override { return body_->forward(x.flatten(1)); }
+  at::Tensor forward(at::Tensor x) override { return forward_layers(body_, x.flatten(1)); }
+  std::vector<const nn::Module*> sharding_blocks() const override {
+    return layers_with_parameters(body_);
+  }
 
  private:
   nn::Sequential body_;
@@ -103,7 +125,10 @@ class CnnNet : public NetImpl {
     body_->push_back(nn::Linear(c.hidden, outputs));
     register_module("body", body_);
   }
-  at::Tensor forward(at::Tensor x) override { return body_->forward(x); }
+  at::Tensor forward(at::Tensor x) override { return forward_layers(body_, x); }
+  std::vector<const nn::Module*> sharding_blocks() const override {
+    return layers_with_parameters(body_);
+  }
 
  private:
   nn::Sequential body_;
@@ -164,7 +189,10 @@ class ResNet : public NetImpl {
     body_->push_back(nn::Linear(in, outputs));
     register_module("body", body_);
   }
-  at::Tensor forward(at::Tensor x) override { return body_->forward(x); }
+  at::Tensor forward(at::Tensor x) override { return forward_layers(body_, x); }
+  std::vector<const nn::Module*> sharding_blocks() const override {
+    return layers_with_parameters(body_);
+  }
 
  private:
   nn::Sequential body_;
@@ -237,9 +265,14 @@ class TransformerLm : public NetImpl {
     }
     auto pos = at::arange(t, x.options().dtype(at::kLong));
     auto h = drop_(tokens_(x) + positions_(pos));
-    for (auto& block : blocks_) h = block->forward(h);
+    for (auto& block : blocks_) h = fabric::fsdp_unit(*block, [&] { return block->forward(h); });
     h = ln_(h);
     return tied_ ? at::linear(h, tokens_->weight) : head_(h);
+  }
+  std::vector<const nn::Module*> sharding_blocks() const override {
+    std::vector<const nn::Module*> out;
+    for (const auto& block : blocks_) out.push_back(block.get());
+    return out;
   }
 
  private:

@@ -14,6 +14,10 @@ namespace fabric::engine {
 class NetImpl : public torch::nn::Module {
  public:
   virtual at::Tensor forward(at::Tensor x) = 0;
+  /// The submodules whose forward runs through fabric::fsdp_unit: what [fabric.fsdp] unit =
+  /// "block" shards by (transformer_lm's decoder blocks, resnet's residual blocks, the layers
+  /// with parameters of mlp, cnn and sequential).
+  virtual std::vector<const torch::nn::Module*> sharding_blocks() const { return {}; }
 };
 using Net = std::shared_ptr<NetImpl>;
 

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "engine/environment.hpp"
 #include "engine/loggers.hpp"
+#include "engine/models.hpp"
 #include "engine/trainer.hpp"
 #include "engine/trial_pruner.hpp"
 #include "exp/recipe/recipe.hpp"
@@ -238,6 +240,14 @@ class RunSession {
     options.num_nodes = int(fabric_.num_nodes);
     options.precision = fabric_.precision.integer ? PrecisionInput(int(*fabric_.precision.integer))
                                                   : PrecisionInput(fabric_.precision.text);
+    options.fsdp.sharding_strategy = fabric_.fsdp.sharding_strategy;
+    options.fsdp.state_dict_type = fabric_.fsdp.state_dict_type;
+    if (fabric_.fsdp.unit == "block") {  // the model's blocks, known once it is built
+      options.fsdp.auto_wrap_policy = [units = sharding_units_](const std::string&,
+                                                                const torch::nn::Module& m) {
+        return units->count(&m) > 0;
+      };
+    }
     options.callbacks.assign(callbacks.begin(), callbacks.end());
     loggers_.run_dir = run_dir_;  // "" on a rank that does not know it yet: it writes no files
     for (const auto& logger : build_each<LoggerFamily>(
@@ -265,6 +275,11 @@ class RunSession {
     };
     hooks.checkpoint_removed = [this](const std::string& path) {
       if (store_) store_->remove_artifact(run_id_, fs::absolute(path).string());
+    };
+    hooks.model_built = [units = sharding_units_](const NetImpl& model) {
+      auto blocks = model.sharding_blocks();
+      units->clear();
+      units->insert(blocks.begin(), blocks.end());
     };
     return hooks;
   }
@@ -355,6 +370,9 @@ class RunSession {
   toml::table resolved_;
   exp::RunConfig run_{};
   exp::FabricConfig fabric_{};
+  /// [fabric.fsdp] unit = "block": the built model's blocks, which the fsdp policy picks.
+  std::shared_ptr<std::set<const torch::nn::Module*>> sharding_units_ =
+      std::make_shared<std::set<const torch::nn::Module*>>();
   int64_t seed_ = 0;
   LoggerContext loggers_{};
   std::unique_ptr<store::MetricWriter> writer_;

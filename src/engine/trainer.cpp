@@ -91,6 +91,8 @@ struct Trainer::Impl {
   // Saved values: a checkpoint written at an epoch's end resumes at the start of the next one.
   int64_t saved_epoch = 0, saved_batch = 0, saved_step = 0;
   double saved_loss_sum = 0, saved_loss_count = 0;
+  // Every rank's (sum, count) of its epoch's losses so far: [world, 2]. Each rank resumes its own.
+  at::Tensor saved_loss_by_rank{};
   at::Tensor saved_rng{}, saved_rng_epoch{};
   std::string callback_state{};
   State state{};
@@ -153,6 +155,7 @@ void Trainer::Impl::build() {
       [&] { return factories.build<ModelFamily>(table_of(source, "model"), inputs); });
   if (wants_channels_last(run.memory_format, *net, splits.info)) to_channels_last(*net);
   auto opt = factories.build<OptimizerFamily>(table_of(resolved, "optimizer"), *net);
+  hooks.model_built(*net);
   auto [m, o] = fabric.setup(net, opt);
   model.emplace(std::move(m));
   optimizer.emplace(std::move(o));
@@ -208,6 +211,7 @@ void Trainer::Impl::bind_state() {
                                {"global_step", fabric::ref(saved_step)},
                                {"train_loss_sum", fabric::ref(saved_loss_sum)},
                                {"train_loss_count", fabric::ref(saved_loss_count)},
+                               {"train_loss_by_rank", fabric::ref(saved_loss_by_rank)},
                                {"rng", fabric::ref(saved_rng)},
                                {"rng_epoch_start", fabric::ref(saved_rng_epoch)},
                                {"callbacks", fabric::ref(callback_state)}}}};
@@ -233,8 +237,14 @@ void Trainer::Impl::restore(const std::string& path) {
   epoch = saved_epoch;
   batch_in_epoch = saved_batch;
   loop.global_step = saved_step;
-  loss_sum = saved_loss_sum;
-  loss_count = saved_loss_count;
+  if (saved_loss_by_rank.defined() && saved_loss_by_rank.dim() == 2 &&
+      saved_loss_by_rank.size(0) == world) {
+    loss_sum = saved_loss_by_rank[rank][0].item<double>();
+    loss_count = saved_loss_by_rank[rank][1].item<double>();
+  } else {  // another world size: the epoch's totals so far, counted once
+    loss_sum = rank == 0 ? saved_loss_sum : 0;
+    loss_count = rank == 0 ? saved_loss_count : 0;
+  }
   decode_callbacks(callback_state);
   resuming = true;
   out.line("resumed from " + path + " at epoch " + std::to_string(epoch) + ", batch " +
@@ -267,8 +277,10 @@ void Trainer::Impl::save_checkpoint(const std::string& path) {
   saved_batch = at_epoch_end ? 0 : batch_in_epoch;
   saved_step = loop.global_step;
   settle_losses();
-  saved_loss_sum = at_epoch_end ? 0 : loss_sum;
-  saved_loss_count = at_epoch_end ? 0 : loss_count;
+  auto mine = at::tensor({at_epoch_end ? 0 : loss_sum, at_epoch_end ? 0 : loss_count}, at::kDouble);
+  saved_loss_by_rank = fabric.all_gather(mine.to(fabric.device())).cpu().reshape({-1, 2});
+  saved_loss_sum = saved_loss_by_rank.select(1, 0).sum().item<double>();
+  saved_loss_count = saved_loss_by_rank.select(1, 1).sum().item<double>();
   saved_rng = cpu_generator().get_state();
   saved_rng_epoch = at_epoch_end ? saved_rng : rng_epoch_start;
   callback_state = encode_callbacks();

@@ -19,6 +19,8 @@
 
 namespace fabric::engine {
 
+class NetImpl;
+
 struct TrainerHooks {
   /// A signal number when the run should stop after the current step (0: keep going).
   std::function<int()> interrupted = [] { return 0; };
@@ -30,6 +32,8 @@ struct TrainerHooks {
   std::function<void(const std::string& path)> checkpoint_removed = [](const std::string&) {};
   /// Every logged metric (rank 0), with its step and epoch.
   std::function<void(const std::map<std::string, double>&, int64_t step, int64_t epoch)> metrics;
+  /// After the model is built and before fabric.setup (fsdp picks its units then).
+  std::function<void(const NetImpl& model)> model_built = [](const NetImpl&) {};
 };
 
 struct FitResult {

@@ -248,6 +248,51 @@ TEST_CASE("SIGTERM to a DDP run stops both ranks at one agreed step and it resum
   CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
 }
 
+TEST_CASE("an fsdp run logs what the ddp run logs, and resumes exactly after SIGTERM",
+          "[e2e][run][fsdp]") {
+  TempDir dir;
+  const std::string base = "run " + q(e2e::recipe("quickstart.toml")) + kLongRun +
+                           " fabric.accelerator=cpu fabric.devices=2 run.name=";
+  auto ddp = fabric_exp(dir, base + "ddp fabric.strategy=ddp");
+  INFO(ddp.output);
+  REQUIRE(ddp.exit_code == 0);
+  const std::string fsdp = base + "fsdp fabric.strategy=fsdp fabric.fsdp.unit=block";
+  auto full = fabric_exp(dir, fsdp);
+  INFO(full.output);
+  REQUIRE(full.exit_code == 0);
+  CHECK(contains(full.output, "(fsdp, 2 processes"));
+  const std::string ddp_id = query_one(dir, "SELECT id FROM runs WHERE name = 'ddp'");
+  const std::string full_id = query_one(dir, "SELECT id FROM runs WHERE name = 'fsdp'");
+  // The same losses as ddp, step by step (gradients are averaged in the same order).
+  auto apart = query(dir,
+                     "SELECT max(abs(a.value - b.value)) FROM metrics a JOIN metrics b "
+                     "ON a.key = b.key AND a.step = b.step WHERE a.run_id = " +
+                         q(ddp_id) + " AND b.run_id = " + q(full_id) +
+                         " AND a.key IN ('train/loss', 'val/loss', 'val/accuracy')");
+  REQUIRE(apart.size() == 1);
+  CHECK(std::stod(apart[0][0]) < 1e-5);
+
+  const int code = interrupt_run(dir, fsdp, SIGTERM);
+  INFO(test_support::read_file(dir.str("out.txt")));
+  REQUIRE(code == 143);
+  const std::string killed = query_one(dir, "SELECT id FROM runs WHERE status = 'killed'");
+  REQUIRE_FALSE(killed.empty());
+  auto resumed = fabric_exp(dir, "run --resume " + killed);
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(query_one(dir, "SELECT status FROM runs WHERE id = " + q(killed)) == "finished");
+  require_same_metrics(dir, full_id, killed);
+  auto a = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(full_id)) +
+                         "/checkpoints/last.ckpt");
+  auto b = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(killed)) +
+                         "/checkpoints/last.ckpt");
+  REQUIRE(a.size() == b.size());
+  for (const auto& [k, t] : a) {
+    INFO(k);
+    CHECK(at::equal(t, b.at(k)));  // full, unsharded weights
+  }
+}
+
 TEST_CASE("a missing data folder is a recipe error naming the key", "[e2e][run][errors]") {
   TempDir dir;
   auto r = fabric_exp(

@@ -61,11 +61,12 @@ struct ParamInfo {
   std::vector<Check> checks{};         // on numbers, or on each element of a numeric list
   std::vector<std::string> choices{};  // allowed strings (lists of tables: each table's `type`)
   bool required = false;
-  bool is_path = false;              // a file that must exist (relative to the recipe's folder)
-  bool nonempty = false;             // lists
-  bool is_sample_shape = false;      // [data]: the shape of one sample (synthetic `features`)
-  TableTypes table_types = nullptr;  // lists of tables: what each table's `type` selects
-  bool is_task = false;              // [data]: what the targets are (`task`)
+  bool is_path = false;                  // a file that must exist (relative to the recipe's folder)
+  bool nonempty = false;                 // lists
+  bool is_sample_shape = false;          // [data]: the shape of one sample (synthetic `features`)
+  TableTypes table_types = nullptr;      // lists of tables: what each table's `type` selects
+  const SpecBase* table_spec = nullptr;  // a declared sub-table ([fabric.fsdp]); null: free-form
+  bool is_task = false;                  // [data]: what the targets are (`task`)
   std::shared_ptr<toml::node> default_value{};  // null: no default (optional or required)
 };
 
@@ -244,6 +245,18 @@ class ParamSpec : public SpecBase {
     params_.back().table_types = types;
     readers_.back() = [member](Config& config, const toml::node& node) {
       config.*member = node.as_array();
+    };
+    return *this;
+  }
+  /// A sub-table declared by its own spec ([fabric.fsdp]): validated, defaulted, documented and
+  /// in the schema as every table.
+  template <class Sub>
+  ParamSpec& sub_table(Sub Config::*member, std::string name, std::string doc,
+                       const ParamSpec<Sub>& spec) {
+    untyped(std::move(name), std::move(doc), ParamType::Table);
+    params_.back().table_spec = &spec;
+    readers_.back() = [member, &spec](Config& config, const toml::node& node) {
+      config.*member = spec.parse(*node.as_table());
     };
     return *this;
   }

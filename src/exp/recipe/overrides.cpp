@@ -64,18 +64,30 @@ const SpecBase* spec_declaring(toml::table& root, const std::vector<std::string>
   const TableInfo* info = path.size() >= 2 ? registry.table(path[0]) : nullptr;
   if (!info) return nullptr;
   const bool element = info->shape == TableShape::ComponentArray;
-  if (path.size() != (element ? 3u : 2u)) return nullptr;
-  if (info->shape == TableShape::Fixed) return info->spec;
-  const toml::node* t = walk(root, path, element ? 2 : 1);
-  return t && t->is_table() ? component_spec(registry, path[0], *t->as_table(), nullptr) : nullptr;
+  const size_t depth = element ? 3u : 2u;
+  if (path.size() < depth) return nullptr;
+  const SpecBase* spec = nullptr;
+  if (info->shape == TableShape::Fixed) {
+    spec = info->spec;
+  } else {
+    const toml::node* t = walk(root, path, depth - 1);
+    spec =
+        t && t->is_table() ? component_spec(registry, path[0], *t->as_table(), nullptr) : nullptr;
+  }
+  // Declared sub-tables ([fabric.fsdp]) hold the rest of the path.
+  for (size_t i = depth - 1; spec && i + 1 < path.size(); ++i) {
+    const ParamInfo* p = spec->find(path[i]);
+    spec = p ? p->table_spec : nullptr;
+  }
+  return spec;
 }
 
 // Whether `path` names a declared parameter (so `a.b=v` may set a key the file leaves at default).
 bool is_declared(toml::table& root, const std::vector<std::string>& path,
                  const Registry& registry) {
-  if (path.size() != 2) return false;
+  if (path.size() < 2) return false;
   const SpecBase* spec = spec_declaring(root, path, registry);
-  return spec && spec->find(path[1]);
+  return spec && spec->find(path.back());
 }
 
 /// `optimizer.learning_rate` -> `optimizer.lr`: the key of an override path in its canonical

@@ -27,6 +27,10 @@ void fill_defaults(toml::table& t, const SpecBase& spec) {
     bool present = false;
     for (const auto& a : p.aliases) present = present || t.contains(a);
     if (!present && !t.contains(p.name) && p.default_value) t.insert(p.name, *p.default_value);
+    if (p.table_spec) {  // a declared sub-table: present with its defaults too
+      if (!t.contains(p.name)) t.insert(p.name, toml::table{});
+      if (auto* sub = t.get(p.name)->as_table()) fill_defaults(*sub, *p.table_spec);
+    }
   }
 }
 

@@ -27,12 +27,21 @@ struct RunConfig {
 };
 const ParamSpec<RunConfig>& run_spec();
 
+/// [fabric.fsdp]: the fsdp strategy's options (fabric::FSDPOptions).
+struct FsdpConfig {
+  std::string sharding_strategy = "FULL_SHARD";
+  std::string state_dict_type = "full";
+  std::string unit = "block";
+};
+const ParamSpec<FsdpConfig>& fsdp_spec();
+
 struct FabricConfig {
   std::string accelerator = "auto";
   IntOrString devices{std::nullopt, "auto"};
   int64_t num_nodes = 1;
   std::string strategy = "auto";
   IntOrString precision{std::nullopt, "32-true"};
+  FsdpConfig fsdp{};
 };
 const ParamSpec<FabricConfig>& fabric_spec();
 

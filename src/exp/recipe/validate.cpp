@@ -226,7 +226,8 @@ class Validator {
       }
       case ParamType::Table:
         if (!node.is_table()) return type_error();
-        return;  // its contents: cross_checks
+        if (p.table_spec) params(*node.as_table(), *p.table_spec, name, "[" + name + "]", file);
+        return;  // a free table's contents: cross_checks
       case ParamType::TableList: {
         const toml::array* arr = node.as_array();
         if (!arr || !arr->is_array_of_tables()) return type_error();
