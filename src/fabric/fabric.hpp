@@ -125,6 +125,9 @@ class Fabric {
 
   // ---- setup ------------------------------------------------------------------------------
   /// setup(model) -> FabricModule; setup(model, opt...) -> tuple(FabricModule, FabricOptimizer...).
+  /// A learning-rate scheduler among the arguments comes back as it is, at its place in the tuple:
+  /// every strategy keeps the optimizer object it was built on (fsdp shards its parameters in
+  /// place), so scheduler.step() keeps setting the learning rate the step uses.
   template <class M, class... Opts>
   auto setup(M module, Opts&&... optimizers) {
     return setup(SetupOptions{}, std::move(module), std::forward<Opts>(optimizers)...);
@@ -137,9 +140,13 @@ class Fabric {
     if constexpr (sizeof...(Opts) == 0) {
       return wrapped;
     } else {
-      return std::tuple_cat(
-          std::make_tuple(wrapped),
-          std::make_tuple(setup_one_optimizer(std::forward<Opts>(optimizers))...));
+      static_assert((!detail::is_scheduler_v<Opts> || ...),
+                    "setup: a scheduler comes with the optimizer it schedules");
+      // Braced: optimizers are set up in argument order. Schedulers passed by reference stay
+      // references.
+      using Rest = std::tuple<decltype(setup_argument(std::forward<Opts>(optimizers)))...>;
+      return std::tuple_cat(std::make_tuple(wrapped),
+                            Rest{setup_argument(std::forward<Opts>(optimizers))...});
     }
   }
   template <class M>
@@ -320,6 +327,17 @@ class Fabric {
   template <class O>
   FabricOptimizer setup_one_optimizer(O&& optimizer) {
     return setup_optimizer_ptr(detail::optimizer_ptr(std::forward<O>(optimizer)));
+  }
+  // An optimizer becomes a FabricOptimizer; a scheduler passes through (by reference).
+  template <class A>
+  decltype(auto) setup_argument(A&& argument) {
+    if constexpr (detail::is_scheduler_v<A> && std::is_lvalue_reference_v<A>) {
+      return std::forward<A>(argument);
+    } else if constexpr (detail::is_scheduler_v<A>) {
+      return std::decay_t<A>(std::move(argument));
+    } else {
+      return setup_one_optimizer(std::forward<A>(argument));
+    }
   }
   template <class D>
   DataLoader<D> setup_one_loader(const DataLoaderSetupOptions& options, DataLoader<D>& loader) {

@@ -112,14 +112,20 @@ int train(const Args& a, Net net,
                          .fsdp = fsdp});
   fabric.launch();
   fabric.seed_everything(0, true, false);
-  auto [model, opt] =
-      fabric.setup(net, std::make_shared<torch::optim::AdamW>(
-                            net->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.1)));
+  torch::optim::AdamW adamw(net->parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.1));
+  torch::optim::StepLR halving(adamw, /*step_size=*/8, /*gamma=*/0.5);
+  // The three-argument setup: the scheduler stays bound to the optimizer fsdp steps on.
+  auto [model, opt, scheduler] = fabric.setup(net, adamw, halving);
   int64_t start = 0;
   if (!a.load.empty()) {
     fabric::State state{{"model", model}, {"optimizer", opt}};
     auto rest = fabric.load(a.load, state);
     start = rest.at("step").to_int();
+    // LibTorch schedulers have no state dict: replay the step count, keep the loaded rates.
+    std::vector<double> rates;
+    for (auto& group : adamw.param_groups()) rates.push_back(group.options().get_lr());
+    for (int64_t s = 0; s < start; ++s) scheduler.step();
+    for (size_t g = 0; g < rates.size(); ++g) adamw.param_groups()[g].options().set_lr(rates[g]);
   }
   const int64_t world = fabric.world_size(), rank = fabric.global_rank();
   std::ofstream losses(a.out + "/losses_rank" + std::to_string(rank) + ".txt");
@@ -141,14 +147,16 @@ int train(const Args& a, Net net,
       auto norm = fabric.clip_gradients(model, opt, {.max_norm = a.clip});
       losses << "norm " << step << " " << *norm << "\n";
     }
+    losses << "lr " << step << " " << opt.param_groups()[0].options().get_lr() << "\n";
     opt.step();
     opt.zero_grad();
+    scheduler.step();
     losses << "loss " << step << " " << total << "\n";
   }
   // Resident bytes of parameters, gradients (before zero_grad they were there) and optimizer state.
   int64_t param_bytes = 0, state_bytes = 0;
   for (const auto& p : net->parameters()) param_bytes += p.numel() * int64_t(p.element_size());
-  for (auto& [key, s] : opt->state()) {
+  for (auto& [key, s] : adamw.state()) {
     if (auto* adam = dynamic_cast<torch::optim::AdamWParamState*>(s.get())) {
       state_bytes += (adam->exp_avg().numel() + adam->exp_avg_sq().numel()) * 4;
     }

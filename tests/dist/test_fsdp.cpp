@@ -104,6 +104,9 @@ TEST_CASE("fsdp matches ddp: losses, clipped norms and final weights on 2 and 4 
             // between steps.
             const int64_t tensors = model == "mlp" ? 6 : 32;
             CHECK(got.state_bytes <= want.state_bytes / devices + 2 * tensors * 4 * devices);
+            // setup(model, optimizer, scheduler): StepLR halves the rate the steps use.
+            CHECK(got.values.at("lr 0") == Approx(3e-3));
+            CHECK(got.values.at("lr 19") == Approx(3e-3 / 4));
             CHECK(got.param_bytes <= want.param_bytes / devices + tensors * 4 * devices);
           }
           CHECK(max_weight_difference(ddp_dir.str("final.pt"), dir.str("final.pt")) < 1e-5);

@@ -24,6 +24,29 @@ TEST_CASE("setup returns the wrapper, or a tuple with the optimizers in order", 
   CHECK(model.module().get() == b.get());
 }
 
+TEST_CASE("setup(model, optimizer, scheduler) returns the scheduler, still driving the rate",
+          "[fabric][setup]") {
+  Fabric f({.accelerator = "cpu"});
+  TinyNet net;
+  torch::optim::SGD sgd(net->parameters(), 0.1);
+  torch::optim::StepLR halving(sgd, /*step_size=*/1, /*gamma=*/0.5);
+  auto [model, opt, scheduler] = f.setup(net, sgd, halving);
+  STATIC_REQUIRE(std::is_same_v<decltype(scheduler), torch::optim::StepLR&>);
+  CHECK(&scheduler == &halving);
+  scheduler.step();  // LibTorch's StepLR changes nothing on its first step (epoch 0)
+  scheduler.step();
+  CHECK(opt.param_groups()[0].options().get_lr() == Approx(0.05));
+  // A shared_ptr comes back as itself.
+  TinyNet other;
+  auto adam = std::make_shared<torch::optim::Adam>(other->parameters(), 0.1);
+  auto owned = std::make_shared<torch::optim::StepLR>(*adam, 1, 0.1);
+  auto [m2, o2, s2] = f.setup(other, adam, owned);
+  CHECK(s2.get() == owned.get());
+  s2->step();
+  s2->step();
+  CHECK(o2.param_groups()[0].options().get_lr() == Approx(0.01));
+}
+
 TEST_CASE("setup_optimizers: one wrapper for one, a tuple for several", "[fabric][setup]") {
   Fabric f({.accelerator = "cpu"});
   TinyNet net;

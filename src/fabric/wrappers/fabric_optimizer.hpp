@@ -4,6 +4,7 @@
 #pragma once
 
 #include <torch/optim/optimizer.h>
+#include <torch/optim/schedulers/lr_scheduler.h>
 
 #include <functional>
 #include <memory>
@@ -20,6 +21,14 @@ struct OptimizerSetup {
   std::shared_ptr<const Precision> precision{};
   std::function<void(torch::optim::Optimizer&)> on_after_step;
 };
+
+/// A LibTorch learning-rate scheduler, or a shared_ptr to one.
+template <class T>
+struct is_scheduler : std::is_base_of<torch::optim::LRScheduler, std::decay_t<T>> {};
+template <class S>
+struct is_scheduler<std::shared_ptr<S>> : std::is_base_of<torch::optim::LRScheduler, S> {};
+template <class T>
+inline constexpr bool is_scheduler_v = is_scheduler<std::decay_t<T>>::value;
 
 template <class O>
 std::shared_ptr<torch::optim::Optimizer> optimizer_ptr(O&& optimizer) {
