@@ -10,47 +10,13 @@
 
 #include "fabric/base/log.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/checkpoint/full_state_scope.hpp"
 #include "fabric/checkpoint/module_state.hpp"
 #include "fabric/checkpoint/optimizer_state.hpp"
+#include "fabric/checkpoint/sharded_checkpoint.hpp"
 #include "fabric/connector.hpp"
 
 namespace fabric {
-
-namespace {
-
-// Sharded models' full parameters in place, and optimizer state mapped to and from its full form,
-// for as long as a checkpoint is written or read. Collective on entry; leaving copies loaded
-// values into the shards only after commit().
-class FullStateScope {
- public:
-  explicit FullStateScope(std::vector<std::shared_ptr<StrategyModuleState>> models)
-      : models_(std::move(models)),
-        mapping_([this](const at::Tensor& p, const at::Tensor& v) { return map(p, v, true); },
-                 [this](const at::Tensor& p, const at::Tensor& v) { return map(p, v, false); }) {
-    for (auto& m : models_) m->gather_full_params();
-  }
-  ~FullStateScope() {
-    for (auto& m : models_) m->release_full_params(committed_);
-  }
-  FullStateScope(const FullStateScope&) = delete;
-  FullStateScope& operator=(const FullStateScope&) = delete;
-  void commit() { committed_ = true; }
-
- private:
-  at::Tensor map(const at::Tensor& param, const at::Tensor& value, bool to_file) {
-    for (auto& m : models_) {
-      if (m->owns_shard(param))
-        return to_file ? m->full_state_tensor(param, value) : m->shard_state_tensor(param, value);
-    }
-    return value;
-  }
-
-  std::vector<std::shared_ptr<StrategyModuleState>> models_;
-  OptimizerStateMapping mapping_;
-  bool committed_ = false;
-};
-
-}  // namespace
 
 // ---- BackwardSyncGuard ----------------------------------------------------------------------
 
@@ -281,6 +247,12 @@ void Fabric::save(const std::string& path, const State& state, const SaveFilter&
     throw ValueError("The filter keys {" + k + "} are not present in the state keys {" + s + "}.");
   }
   auto sharded = sharded_models();
+  if (!sharded.empty() && strategy_->saves_sharded()) {
+    if (!filter.empty())
+      throw NotSupportedError(
+          "fabric.save: `filter` is not supported with state_dict_type='sharded'");
+    return write_sharded_checkpoint(path, state, *strategy_, sharded);
+  }
   if (sharded.empty()) {
     if (is_global_zero()) write_checkpoint_file(path, checkpoint_dict(state, filter));
   } else {
@@ -313,16 +285,25 @@ c10::impl::GenericDict Fabric::checkpoint_dict(const State& state, const SaveFil
 }
 
 State Fabric::load(const std::string& path, State& state, bool strict) {
+  if (is_sharded_checkpoint(path)) {
+    ShardedRead read =
+        read_sharded_checkpoint(path, global_rank(), world_size(), !sharded_models().empty());
+    return restore_checkpoint(read.dict, state, strict, read.consolidated);
+  }
   c10::IValue loaded = read_checkpoint_file(path);
   if (!loaded.isGenericDict())
     throw Error("'" + path + "' does not hold a dict; was it written by fabric.save?");
-  auto dict = loaded.toGenericDict();
+  return restore_checkpoint(loaded.toGenericDict(), state, strict, /*full=*/true);
+}
+
+State Fabric::restore_checkpoint(const c10::impl::GenericDict& dict, State& state, bool strict,
+                                 bool full) {
   if (state.empty()) {
     barrier();
-    return State::from_ivalue(loaded);
+    return State::from_ivalue(dict);
   }
-  std::optional<FullStateScope> full;
-  if (auto sharded = sharded_models(); !sharded.empty()) full.emplace(std::move(sharded));
+  std::optional<FullStateScope> scope;
+  if (auto sharded = sharded_models(); full && !sharded.empty()) scope.emplace(std::move(sharded));
   std::set<std::string> consumed;
   for (auto& entry : state) {
     if (!dict.contains(entry.key)) {
@@ -341,8 +322,8 @@ State Fabric::load(const std::string& path, State& state, bool strict) {
     const std::string& key = item.key().toStringRef();
     if (!consumed.count(key)) remainder.set(key, StateValue(item.value()));
   }
-  if (full) full->commit();
-  full.reset();
+  if (scope) scope->commit();
+  scope.reset();
   barrier();
   return remainder;
 }

@@ -370,6 +370,10 @@ class Fabric {
   double clip_sharded_norm_(const std::vector<at::Tensor>& params, const ClipOptions& options,
                             const std::vector<std::shared_ptr<StrategyModuleState>>& sharded);
   c10::impl::GenericDict checkpoint_dict(const State& state, const SaveFilter& filter) const;
+  /// Restores `state` from a read checkpoint; `full`: its tensors are unsharded (sharded models
+  /// gather, load, and keep their shard).
+  State restore_checkpoint(const c10::impl::GenericDict& dict, State& state, bool strict,
+                           bool full);
 
   AcceleratorKind accelerator_;
   std::string strategy_name_;

@@ -2,7 +2,7 @@
 // losses and the consolidated final checkpoint, which tests/dist/test_fsdp.cpp compares.
 //
 //   fsdp_worker DEVICES STRATEGY SHARDING MODEL UNITS ACCUM NOSYNC CLIP STEPS OUT [LOAD]
-// STRATEGY ddp|fsdp|single; SHARDING FULL_SHARD|SHARD_GRAD_OP|NO_SHARD; MODEL mlp|gpt;
+// STRATEGY ddp|fsdp|single; SHARDING FULL_SHARD|SHARD_GRAD_OP|NO_SHARD[:sharded]; MODEL mlp|gpt;
 // UNITS none|block|broken; ACCUM micro-batches per step; NOSYNC 1: no_backward_sync while
 // accumulating; CLIP max norm (0: off); LOAD: a checkpoint to resume from (its "step" entry).
 #include <torch/torch.h>
@@ -97,7 +97,10 @@ template <class Net>
 int train(const Args& a, Net net,
           const std::function<std::pair<at::Tensor, at::Tensor>(const at::Tensor&, int64_t,
                                                                 int64_t)>& batch) {
-  fabric::FSDPOptions fsdp{.sharding_strategy = a.sharding};
+  // SHARDING may end in ":sharded": fabric.save writes a folder of per-rank shards.
+  const auto colon = a.sharding.find(':');
+  fabric::FSDPOptions fsdp{.sharding_strategy = a.sharding.substr(0, colon)};
+  if (colon != std::string::npos) fsdp.state_dict_type = a.sharding.substr(colon + 1);
   if (a.units == "block") {
     fsdp.auto_wrap_policy = a.model == "mlp" ? fabric::units_of_type<nn::LinearImpl>()
                                              : fabric::units_of_type<BlockImpl>();

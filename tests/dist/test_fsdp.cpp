@@ -156,6 +156,78 @@ TEST_CASE("a full fsdp checkpoint reads in Python and resumes training in one pr
   CHECK(out.output.find("ok 37 20") != std::string::npos);
 }
 
+namespace {
+// Rank-averaged loss per step: what one process with the global batch would see.
+std::map<std::string, double> mean_losses(const TempDir& dir, int devices) {
+  std::map<std::string, double> out;
+  for (int r = 0; r < devices; ++r) {
+    for (const auto& [key, v] :
+         read_log(dir.str("losses_rank" + std::to_string(r) + ".txt")).values) {
+      if (key.rfind("loss ", 0) == 0) out[key] += v / devices;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a sharded checkpoint resumes on the same and on another number of processes",
+          "[dist][fsdp]") {
+  TempDir four, four_full, two, two_full, same, fewer, one;
+  const std::string gpt = " gpt block 2 1 1.0 ";
+  REQUIRE(run_worker("4 fsdp FULL_SHARD:sharded" + gpt + "20 " + four.str()).exit_code == 0);
+  REQUIRE(run_worker("4 fsdp FULL_SHARD" + gpt + "25 " + four_full.str()).exit_code == 0);
+  REQUIRE(run_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "20 " + two.str()).exit_code == 0);
+  REQUIRE(run_worker("2 fsdp SHARD_GRAD_OP" + gpt + "25 " + two_full.str()).exit_code == 0);
+  // One file per rank and an index, no consolidated file.
+  CHECK(std::filesystem::is_directory(four.str("final.pt")));
+  for (const char* f : {"meta.pt", "rank_0.pt", "rank_3.pt"})
+    CHECK(std::filesystem::exists(four.str("final.pt/") + f));
+  CHECK_FALSE(std::filesystem::exists(four.str("final.pt.partial")));
+
+  SECTION("the same world: every rank takes its own shard file") {
+    auto run = run_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "5 " + same.str() + " " +
+                          two.str("final.pt"));
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    for (int r = 0; r < 2; ++r) {
+      auto want = read_log(two_full.str("losses_rank" + std::to_string(r) + ".txt"));
+      auto got = read_log(same.str("losses_rank" + std::to_string(r) + ".txt"));
+      for (int step = 20; step < 25; ++step) {
+        std::string key = "loss " + std::to_string(step);
+        INFO("rank " << r << " " << key);
+        REQUIRE(got.values.count(key));
+        CHECK(got.values.at(key) == Approx(want.values.at(key)).epsilon(1e-5));
+      }
+    }
+  }
+  SECTION("one process without fsdp reads the folder as a consolidated checkpoint") {
+    auto run = run_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + one.str() + " " +
+                          four.str("final.pt"));
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    auto want = mean_losses(four_full, 4), got = mean_losses(one, 1);
+    for (int step = 20; step < 25; ++step) {
+      std::string key = "loss " + std::to_string(step);
+      INFO(key);
+      REQUIRE(got.count(key));
+      CHECK(got.at(key) == Approx(want.at(key)).epsilon(1e-5));
+    }
+  }
+  SECTION("saved on 4 processes, resumed on 2: resharded") {
+    auto run =
+        run_worker("2 fsdp FULL_SHARD" + gpt + "5 " + fewer.str() + " " + four.str("final.pt"));
+    INFO(run.output);
+    REQUIRE(run.exit_code == 0);
+    auto want = mean_losses(four_full, 4), got = mean_losses(fewer, 2);
+    for (int step = 20; step < 25; ++step) {
+      std::string key = "loss " + std::to_string(step);
+      INFO(key);
+      REQUIRE(got.count(key));
+      CHECK(got.at(key) == Approx(want.at(key)).epsilon(1e-5));
+    }
+  }
+}
+
 TEST_CASE("a unit whose forward bypasses fsdp_unit is named in the error", "[dist][fsdp]") {
   TempDir dir;
   auto run = run_worker("2 fsdp FULL_SHARD gpt broken 1 0 0 2 " + dir.str());

@@ -73,6 +73,9 @@ class StateValue {
   StateValue(State dict);
 
   Kind kind() const { return kind_; }
+  /// Kind::Module: the model; Kind::Optimizer: the optimizer (null otherwise).
+  const ModuleRef& module() const { return module_; }
+  torch::optim::Optimizer* optimizer() const { return optimizer_; }
   /// The plain value (Kind::Value). Throws TypeError for other kinds.
   const c10::IValue& value() const;
   int64_t to_int() const { return value().toInt(); }

@@ -243,6 +243,10 @@ class FSDPModuleState : public StrategyModuleState,
   bool owns_shard(const at::Tensor& param) const override {
     return index_.count(param.unsafeGetTensorImpl()) > 0;
   }
+  std::vector<int64_t> full_shape(const at::Tensor& param) const override {
+    const ShardedParam* sp = find(param);
+    return sp ? sp->full.sizes().vec() : param.sizes().vec();
+  }
   at::Tensor full_state_tensor(const at::Tensor& param, const at::Tensor& value) override {
     const ShardedParam* sp = find(param);
     if (!sp || value.dim() != 1 || value.numel() != sp->chunk) return value;  // "step" and kin
@@ -491,11 +495,6 @@ FSDPStrategy::FSDPStrategy(AcceleratorKind accelerator, std::vector<c10::Device>
   if (options_.state_dict_type != "full" && options_.state_dict_type != "sharded") {
     throw ValueError("fsdp: state_dict_type='" + options_.state_dict_type +
                      "' is not one of full, sharded");
-  }
-  if (options_.state_dict_type == "sharded") {
-    throw NotSupportedError(
-        "fsdp: state_dict_type='sharded' is not supported yet; use 'full' (one consolidated "
-        "file that every strategy loads)");
   }
 }
 

@@ -35,6 +35,7 @@ class FSDPStrategy : public DDPStrategy {
 
   std::string name() const override { return "fsdp"; }
   std::shared_ptr<StrategyModuleState> setup_module(ModuleRef& module) override;
+  bool saves_sharded() const override { return options_.state_dict_type == "sharded"; }
   const FSDPOptions& fsdp_options() const { return options_; }
   ShardingStrategy sharding_strategy() const { return sharding_; }
 

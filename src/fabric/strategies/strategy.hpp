@@ -49,6 +49,10 @@ class StrategyModuleState {
   virtual void release_full_params(bool write_back) {}
   /// Whether `param` is a parameter this state keeps sharded.
   virtual bool owns_shard(const at::Tensor& param) const { return false; }
+  /// The shape of `param` unsharded.
+  virtual std::vector<int64_t> full_shape(const at::Tensor& param) const {
+    return param.sizes().vec();
+  }
   /// An optimizer state tensor of a sharded `param` in the parameter's full form (collective),
   /// and back to this rank's shard.
   virtual at::Tensor full_state_tensor(const at::Tensor& param, const at::Tensor& value) {
@@ -72,6 +76,8 @@ class Strategy {
   virtual bool is_distributed() const { return world_size() > 1; }
   /// Whether setup, collectives and init_module need fabric.launch() first.
   virtual bool requires_launch() const { return false; }
+  /// Whether fabric.save writes a folder of per-rank shards (fsdp's state_dict_type="sharded").
+  virtual bool saves_sharded() const { return false; }
   /// Whether no_backward_sync does something (else it warns and is a no-op).
   virtual bool supports_backward_sync_control() const { return false; }
 
