@@ -36,19 +36,35 @@ bool lower_is_better(const std::string& key) {
 }
 
 /// Why the checkpoint at `path` cannot be trusted, or "": its zip records must match their
-/// CRC-32 and the file its sha256 as the store recorded it when it was written.
+/// CRC-32 and the file its sha256 as the store recorded it when it was written. A sharded
+/// checkpoint is a folder: each of its files is checked, and the folder's manifest digest.
 std::string checkpoint_problem(const std::string& path, const std::vector<store::Artifact>& known) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return "cannot be read";
-  if (const ZipCheck zip = check_zip(bytes); !zip.sound()) return zip.problem;
   const std::string absolute = fs::absolute(path).string();
+  const store::Artifact* recorded = nullptr;
   for (const auto& a : known) {
-    // The bytes already read: the file is not read a second time to hash it.
-    if (a.path == absolute && !a.sha256.empty() && a.sha256 != store::sha256_hex(bytes)) {
-      return "its sha256 is not the one recorded when it was written (" + a.sha256.substr(0, 12) +
-             "...): the file changed since";
+    if (a.path == absolute && !a.sha256.empty()) recorded = &a;
+  }
+  std::string digest;
+  if (fs::is_directory(path)) {
+    for (const auto& e : fs::directory_iterator(path)) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (const ZipCheck zip = check_zip(bytes); !zip.sound())
+        return e.path().filename().string() + ": " + zip.problem;
     }
+    if (recorded) digest = store::sha256_folder(path);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return "cannot be read";
+    if (const ZipCheck zip = check_zip(bytes); !zip.sound()) return zip.problem;
+    // The bytes already read: the file is not read a second time to hash it.
+    if (recorded) digest = store::sha256_hex(bytes);
+  }
+  if (recorded && digest != recorded->sha256) {
+    return "its sha256 is not the one recorded when it was written (" +
+           recorded->sha256.substr(0, 12) + "...): the file changed since";
   }
   return "";
 }
@@ -241,7 +257,7 @@ class RunSession {
     options.precision = fabric_.precision.integer ? PrecisionInput(int(*fabric_.precision.integer))
                                                   : PrecisionInput(fabric_.precision.text);
     options.fsdp.sharding_strategy = fabric_.fsdp.sharding_strategy;
-    options.fsdp.state_dict_type = fabric_.fsdp.state_dict_type;
+    options.fsdp.state_dict_type = fabric_.fsdp.state_dict_type;  // sharded: last.ckpt is a folder
     if (fabric_.fsdp.unit == "block") {  // the model's blocks, known once it is built
       options.fsdp.auto_wrap_policy = [units = sharding_units_](const std::string&,
                                                                 const torch::nn::Module& m) {

@@ -219,7 +219,7 @@ void Trainer::Impl::bind_state() {
   loop.save_checkpoint = [this](const std::string& path) { save_checkpoint(path); };
   loop.remove_checkpoint = [this](const std::string& path) {
     if (fabric.is_global_zero()) {
-      fs::remove(path);
+      fs::remove_all(path);  // a sharded checkpoint is a folder
       hooks.checkpoint_removed(path);
     }
   };

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -80,6 +81,22 @@ std::string sha256_hex(std::string_view bytes) {
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
   return to_hex(digest, len);
+}
+
+std::string sha256_folder(const std::string& path) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(path)) {
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), path).string());
+  }
+  std::sort(files.begin(), files.end());
+  std::string manifest;
+  for (const auto& f : files)
+    manifest += f + " " + sha256_file((fs::path(path) / f).string()) + "\n";
+  return sha256_hex(manifest);
+}
+
+std::string sha256_path(const std::string& path) {
+  return fs::is_directory(path) ? sha256_folder(path) : sha256_file(path);
 }
 
 std::string sha256_file(const std::string& path) {
@@ -336,8 +353,14 @@ SELECT ?1, ?2,
 
 void RunStore::add_artifact(const std::string& id, const std::string& path,
                             const std::string& kind) {
-  const int64_t size = int64_t(fs::file_size(path));
-  const std::string digest = sha256_file(path);
+  int64_t size = 0;
+  if (fs::is_directory(path)) {
+    for (const auto& e : fs::recursive_directory_iterator(path))
+      if (e.is_regular_file()) size += int64_t(e.file_size());
+  } else {
+    size = int64_t(fs::file_size(path));
+  }
+  const std::string digest = sha256_path(path);
   db_->transaction([&] {
     db_->prepare(
            "INSERT OR REPLACE INTO artifacts (run_id, path, kind, size, sha256, created_at) "

@@ -127,6 +127,11 @@ std::string resolve_id(Database& db, const std::string& table, const std::string
 
 /// sha256 of a file, hex.
 std::string sha256_file(const std::string& path);
+/// A folder artifact (a sharded checkpoint): the sha256 of its manifest, one
+/// "<relative path> <sha256 of the file>\n" line per regular file in name order.
+std::string sha256_folder(const std::string& path);
+/// sha256_file for a file, sha256_folder for a folder.
+std::string sha256_path(const std::string& path);
 /// sha256 of bytes already in memory, hex.
 std::string sha256_hex(std::string_view bytes);
 /// "abc" -> "\"abc\"" with JSON escapes.

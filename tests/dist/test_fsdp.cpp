@@ -64,7 +64,7 @@ double max_weight_difference(const std::string& a, const std::string& b) {
 }  // namespace
 
 TEST_CASE("fsdp matches ddp: losses, clipped norms and final weights on 2 and 4 processes",
-          "[dist][fsdp]") {
+          "[dist][fsdp][matrix]") {
   struct Loop {
     int accum;
     bool nosync;

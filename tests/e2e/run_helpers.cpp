@@ -18,9 +18,11 @@ std::string q(const std::string& s) {
   return out + "'";
 }
 
-test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args) {
-  return test_support::run_command("cd " + q(dir.str()) + " && FABRIC_EXP_STORE=" +
-                                   q(dir.str("store.db")) + " " + q(binary()) + " " + args);
+test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args,
+                                       const std::string& shell_prefix) {
+  return test_support::run_command("cd " + q(dir.str()) + " && " + shell_prefix +
+                                   "FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " +
+                                   q(binary()) + " " + args);
 }
 
 int signal_when(const test_support::TempDir& dir, const std::string& args,

@@ -12,7 +12,8 @@ namespace e2e {
 std::string binary();
 std::string recipe(const std::string& name);  // recipes/<name>
 /// `fabric-exp <args>` with the store and the runs folder inside `dir`.
-test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args);
+test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args,
+                                       const std::string& shell_prefix = "");
 /// The rows of a query on the store in `dir`, each column as text ("" for NULL).
 std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
                                             const std::string& sql);

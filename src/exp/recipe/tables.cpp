@@ -57,8 +57,10 @@ const ParamSpec<FsdpConfig>& fsdp_spec() {
           .choices({"FULL_SHARD", "SHARD_GRAD_OP", "NO_SHARD"})
           .param(&FsdpConfig::state_dict_type, "state_dict_type",
                  "Checkpoints: full writes one consolidated file from rank 0, which Python's "
-                 "torch.load reads and every strategy resumes from.")
-          .choices({"full"})
+                 "torch.load reads and every strategy resumes from; sharded writes a folder with "
+                 "one file per rank (no rank holds the whole model), resumable on any number of "
+                 "processes.")
+          .choices({"full", "sharded"})
           .param(&FsdpConfig::unit, "unit",
                  "What is gathered at a time: block (transformer_lm's decoder blocks, resnet's "
                  "residual blocks, each layer of mlp, cnn and sequential) or model (the whole "

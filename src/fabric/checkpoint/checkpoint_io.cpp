@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "fabric/base/error.hpp"
@@ -21,6 +22,34 @@ namespace fs = std::filesystem;
 namespace fabric {
 
 namespace {
+
+// The bytes a PyTorchStreamWriter produces. Its write callback must not throw: the writer's
+// destructor finishes the archive through it, and a second exception there (out of memory again)
+// would terminate the process. A failed append is remembered and reported by take().
+class ZipSink {
+ public:
+  std::function<size_t(const void*, size_t)> writer() {
+    return [this](const void* data, size_t n) -> size_t {
+      if (failed_) return n;
+      try {
+        const char* p = static_cast<const char*>(data);
+        bytes_.insert(bytes_.end(), p, p + n);
+      } catch (const std::bad_alloc&) {
+        failed_ = true;
+        std::vector<char>().swap(bytes_);
+      }
+      return n;
+    };
+  }
+  std::vector<char> take(const std::string& what) {
+    if (failed_) throw Error("out of memory while " + what);
+    return std::move(bytes_);
+  }
+
+ private:
+  std::vector<char> bytes_;
+  bool failed_ = false;
+};
 
 /// `value` with every typed container made plain: LibTorch's pickler writes typed lists through
 /// torch.jit._pickle.build_intlist (and friends) and tags containers with restore_type_tag, which
@@ -68,12 +97,8 @@ std::optional<std::vector<char>> with_plain_dicts(const std::vector<char>& bytes
       std::string_view(static_cast<const char*>(pickle.get()), pickle_size),
       /*batch_single_items=*/TORCH_VERSION_MAJOR < 2);
   if (!rewritten) return std::nullopt;
-  std::vector<char> archive;
-  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    archive.insert(archive.end(), p, p + n);
-    return n;
-  });
+  ZipSink archive;
+  caffe2::serialize::PyTorchStreamWriter writer(archive.writer());
   for (const std::string& name : reader.getAllRecords()) {
     // The writer adds its own version, byte order and serialization id.
     if (name == "version" || name == ".data/version" || name == "byteorder" ||
@@ -87,7 +112,7 @@ std::optional<std::vector<char>> with_plain_dicts(const std::vector<char>& bytes
     }
   }
   writer.writeEndOfFile();
-  return archive;
+  return archive.take("rewriting a Python checkpoint");
 }
 
 }  // namespace
@@ -110,16 +135,12 @@ std::vector<char> pickle_for_python(const c10::IValue& value) {
   pickler.protocol();
   pickler.pushIValue(untyped(value));
   pickler.stop();
-  std::vector<char> archive;
-  caffe2::serialize::PyTorchStreamWriter writer([&](const void* bytes, size_t n) {
-    const char* p = static_cast<const char*>(bytes);
-    archive.insert(archive.end(), p, p + n);
-    return n;
-  });
+  ZipSink archive;
+  caffe2::serialize::PyTorchStreamWriter writer(archive.writer());
   torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(),
                                      writer);
   writer.writeEndOfFile();
-  return archive;
+  return archive.take("serializing the checkpoint");
 }
 
 void write_checkpoint_file(const std::string& path, const c10::IValue& value) {
