@@ -106,6 +106,12 @@ std::shared_ptr<detail::ModuleSetup> Fabric::setup_module_ref(ModuleRef ref,
   auto setup = std::make_shared<detail::ModuleSetup>();
   setup->strategy_state = strategy_->setup_module(ref);
   if (setup->strategy_state) module_states_.push_back(setup->strategy_state);
+  if (setup->strategy_state && setup->strategy_state->shards_parameters()) {
+    if (GradScaler* scaler = precision_->scaler()) {  // shards: agree on skipping a step
+      scaler->set_found_inf_reducer(
+          [this](at::Tensor& found_inf) { strategy_->all_reduce_(found_inf, ReduceOp::Max); });
+    }
+  }
   setup->precision = precision_;
   if (options.move_to_device) {
     setup->device = device();

@@ -168,6 +168,17 @@ std::map<std::string, double> mean_losses(const TempDir& dir, int devices) {
   }
   return out;
 }
+
+// Steps 20-24 of a resumed run against the uninterrupted run's, rank-averaged.
+void check_resumed_losses(const std::map<std::string, double>& want,
+                          const std::map<std::string, double>& got) {
+  for (int step = 20; step < 25; ++step) {
+    std::string key = "loss " + std::to_string(step);
+    INFO(key);
+    REQUIRE(got.count(key));
+    CHECK(got.at(key) == Approx(want.at(key)).epsilon(1e-5));
+  }
+}
 }  // namespace
 
 TEST_CASE("a sharded checkpoint resumes on the same and on another number of processes",
@@ -205,26 +216,14 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
                           four.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
-    auto want = mean_losses(four_full, 4), got = mean_losses(one, 1);
-    for (int step = 20; step < 25; ++step) {
-      std::string key = "loss " + std::to_string(step);
-      INFO(key);
-      REQUIRE(got.count(key));
-      CHECK(got.at(key) == Approx(want.at(key)).epsilon(1e-5));
-    }
+    check_resumed_losses(mean_losses(four_full, 4), mean_losses(one, 1));
   }
   SECTION("saved on 4 processes, resumed on 2: resharded") {
     auto run =
         run_worker("2 fsdp FULL_SHARD" + gpt + "5 " + fewer.str() + " " + four.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
-    auto want = mean_losses(four_full, 4), got = mean_losses(fewer, 2);
-    for (int step = 20; step < 25; ++step) {
-      std::string key = "loss " + std::to_string(step);
-      INFO(key);
-      REQUIRE(got.count(key));
-      CHECK(got.at(key) == Approx(want.at(key)).epsilon(1e-5));
-    }
+    check_resumed_losses(mean_losses(four_full, 4), mean_losses(fewer, 2));
   }
 }
 

@@ -34,3 +34,24 @@ TEST_CASE("fashion_mnist_ddp trains on two CPU processes", "[e2e][recipes][ddp]"
   CHECK(std::stod(query_one(dir, "SELECT last FROM metric_summary WHERE key = 'test/accuracy'")) >=
         0.83);
 }
+
+TEST_CASE("char_lm_fsdp logs what char_lm logs under ddp on two processes",
+          "[e2e][recipes][fsdp]") {
+  test_support::TempDir dir;
+  const std::string short_run = " run.max_epochs=1 run.max_steps=20 run.val_every_n_steps=10";
+  auto fsdp = fabric_exp(dir, "run " + q(e2e::recipe("char_lm_fsdp.toml")) + short_run);
+  INFO(fsdp.output);
+  REQUIRE(fsdp.exit_code == 0);
+  auto ddp = fabric_exp(dir, "run " + q(e2e::recipe("char_lm_fsdp.toml")) + short_run +
+                                 " fabric.strategy=ddp run.name=ddp");
+  INFO(ddp.output);
+  REQUIRE(ddp.exit_code == 0);
+  // Every value both runs logged (losses, perplexity, accuracy, at every step), relative to 1.
+  const std::string pairs =
+      "FROM metrics a JOIN metrics b ON a.key = b.key AND a.step = b.step "
+      "WHERE a.run_id = (SELECT id FROM runs WHERE name = 'char-lm-fsdp') "
+      "AND b.run_id = (SELECT id FROM runs WHERE name = 'ddp') AND a.key NOT LIKE 'throughput/%'";
+  CHECK(std::stoi(query_one(dir, "SELECT count(*) " + pairs)) >= 10);  // validation twice, test
+  CHECK(std::stod(query_one(
+            dir, "SELECT max(abs(a.value - b.value) / max(1.0, abs(b.value))) " + pairs)) < 1e-5);
+}

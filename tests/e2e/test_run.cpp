@@ -28,6 +28,20 @@ std::map<std::string, at::Tensor> model_tensors(const std::string& path) {
   }
   return out;
 }
+
+/// The two runs' last checkpoints hold bit-identical model tensors.
+void require_same_weights(const TempDir& dir, const std::string& a_id, const std::string& b_id) {
+  auto last = [&](const std::string& id) {
+    return model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(id)) +
+                         "/checkpoints/last.ckpt");
+  };
+  auto a = last(a_id), b = last(b_id);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [k, t] : a) {
+    INFO(k);
+    CHECK(at::equal(t, b.at(k)));
+  }
+}
 }  // namespace
 
 TEST_CASE("quickstart trains, records the run and its checkpoint", "[e2e][run]") {
@@ -118,16 +132,7 @@ TEST_CASE("an interrupted and resumed run ends exactly like an uninterrupted one
   CHECK(differing.empty());
   CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(full_id)) ==
         query_one(dir, "SELECT count(*) FROM metrics WHERE run_id = " + q(killed)));
-  // And the same weights.
-  auto a = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(full_id)) +
-                         "/checkpoints/last.ckpt");
-  auto b = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(killed)) +
-                         "/checkpoints/last.ckpt");
-  REQUIRE(a.size() == b.size());
-  for (const auto& [k, t] : a) {
-    INFO(k);
-    CHECK(at::equal(t, b.at(k)));
-  }
+  require_same_weights(dir, full_id, killed);  // and the same weights
 }
 
 namespace {
@@ -282,15 +287,7 @@ TEST_CASE("an fsdp run logs what the ddp run logs, and resumes exactly after SIG
   REQUIRE(resumed.exit_code == 0);
   CHECK(query_one(dir, "SELECT status FROM runs WHERE id = " + q(killed)) == "finished");
   require_same_metrics(dir, full_id, killed);
-  auto a = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(full_id)) +
-                         "/checkpoints/last.ckpt");
-  auto b = model_tensors(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(killed)) +
-                         "/checkpoints/last.ckpt");
-  REQUIRE(a.size() == b.size());
-  for (const auto& [k, t] : a) {
-    INFO(k);
-    CHECK(at::equal(t, b.at(k)));  // full, unsharded weights
-  }
+  require_same_weights(dir, full_id, killed);  // full, unsharded weights
 }
 
 TEST_CASE("a transformer_lm that ddp cannot fit under a memory limit trains under fsdp",

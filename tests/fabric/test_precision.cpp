@@ -116,6 +116,26 @@ TEST_CASE("GradScaler scales, unscales and skips steps with inf gradients",
   CHECK_THROWS_WITH(scaler.update(), Catch::Contains("No inf checks were recorded"));
 }
 
+TEST_CASE("GradScaler: another rank's inf, reported by the reducer, skips the step here too",
+          "[fabric][precision][scaler]") {
+  auto p = torch::ones({3}, torch::requires_grad());
+  torch::optim::SGD sgd({p}, 1.0);
+  fabric::GradScaler scaler({.init_scale = 1024.0});
+  // Under fsdp the reducer is an all_reduce(max) of the flag; here another rank "found" an inf.
+  int calls = 0;
+  scaler.set_found_inf_reducer([&](at::Tensor& found_inf) {
+    ++calls;
+    found_inf.fill_(1.0);
+  });
+  scaler.scale((p * 2).sum()).backward();  // finite gradients on this rank
+  auto before = p.detach().clone();
+  CHECK_FALSE(scaler.step(sgd));
+  CHECK(calls == 1);
+  CHECK(torch::equal(before, p.detach()));
+  scaler.update();
+  CHECK(scaler.get_scale() == 512.0);
+}
+
 TEST_CASE("GradScaler state survives fabric.save / fabric.load", "[fabric][precision][scaler]") {
   fabric::GradScaler scaler({.init_scale = 256.0});
   auto p = torch::ones({2}, torch::requires_grad());

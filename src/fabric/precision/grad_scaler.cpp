@@ -70,6 +70,7 @@ void GradScaler::unscale_(torch::optim::Optimizer& optimizer) {
       }
     }
   }
+  if (found_inf_reducer_) found_inf_reducer_(found_inf);
   st.found_inf = found_inf.clamp_max(1.0);
   st.stage = Stage::Unscaled;
 }

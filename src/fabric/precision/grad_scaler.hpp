@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <torch/optim/optimizer.h>
 
+#include <functional>
 #include <map>
 
 #include "fabric/base/stateful.hpp"
@@ -37,6 +38,12 @@ class GradScaler : public Stateful {
 
   double get_scale() const;
   int64_t growth_tracker() const;
+  /// Combines this process's inf/NaN flag with the other ranks' (set under fsdp, where each rank
+  /// sees only its gradient shards: one rank's inf must skip the step everywhere, as PyTorch's
+  /// ShardedGradScaler does).
+  void set_found_inf_reducer(std::function<void(at::Tensor&)> reducer) {
+    found_inf_reducer_ = std::move(reducer);
+  }
   /// Number of optimizer steps skipped because of inf/NaN gradients since construction.
   int64_t skipped_steps() const { return skipped_steps_; }
 
@@ -58,6 +65,7 @@ class GradScaler : public Stateful {
   at::Tensor growth_tracker_;  // 1-element int32
   std::map<const torch::optim::Optimizer*, PerOptimizer> per_optimizer_;
   int64_t skipped_steps_ = 0;
+  std::function<void(at::Tensor&)> found_inf_reducer_;
   double loaded_scale_ = -1;
   int64_t loaded_tracker_ = 0;
 };
