@@ -107,9 +107,9 @@ TEST_CASE("strategy names: invalid, unsupported, case-insensitive", "[fabric][co
   CHECK_THROWS_WITH(
       Fabric({.accelerator = "cpu", .strategy = "fsdp", .fsdp = {.sharding_strategy = "HYBRID"}}),
       Catch::Contains("sharding_strategy='HYBRID' is not one of FULL_SHARD, SHARD_GRAD_OP"));
-  CHECK_THROWS_AS(
-      Fabric({.accelerator = "cpu", .strategy = "fsdp", .fsdp = {.state_dict_type = "sharded"}}),
-      fabric::NotSupportedError);
+  CHECK_THROWS_WITH(
+      Fabric({.accelerator = "cpu", .strategy = "fsdp", .fsdp = {.state_dict_type = "distcp"}}),
+      Catch::Contains("state_dict_type='distcp' is not one of full, sharded"));
   CHECK_THROWS_AS(Fabric({.accelerator = "cpu", .strategy = "deepspeed_stage_3"}),
                   fabric::NotSupportedError);
   Fabric f({.accelerator = "cpu", .strategy = "AUTO"});
