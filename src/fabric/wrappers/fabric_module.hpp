@@ -99,7 +99,11 @@ class FabricModule {
   template <class... Args>
   auto forward(Args&&... args) {
     // Outputs are cast back after the context closes, so that "the default dtype" is fp32 again.
-    StrategyModuleState* strategy = setup_->strategy_state.get();
+    // Only sharding strategies act around the forward: DDP's forward stays as it was.
+    StrategyModuleState* strategy =
+        setup_->strategy_state && setup_->strategy_state->shards_parameters()
+            ? setup_->strategy_state.get()
+            : nullptr;
     if (strategy) strategy->before_forward();  // fsdp: gathers the root unit's parameters
     try {
       auto out = [&] {
