@@ -163,11 +163,21 @@ class RunSession {
     }
     run_id_ = resumed_->id;
     run_dir_ = resumed_->run_dir;
-    if (!fs::exists(resume_point())) {
-      throw FileNotFoundError("run " + run_id_ + " has no checkpoint to resume from (" +
-                              resume_point() + ")");
+    if (fs::exists(resume_point())) {
+      check_resume_point(reader, run_id_, resume_point());
+      resume_from_ = resume_point();
+      return;
     }
-    check_resume_point(reader, run_id_, resume_point());
+    // A checkpoint the store recorded and that is gone was removed by someone: not a start over.
+    for (const auto& a : reader.artifacts(run_id_)) {
+      if (a.path == fs::absolute(resume_point()).string()) {
+        throw FileNotFoundError("cannot resume run " + run_id_ + ": its checkpoint " +
+                                resume_point() + " was recorded but is gone");
+      }
+    }
+    // Stopped before its first checkpoint (Lightning's ckpt_path="last" without one): the run
+    // trains again from the start, with its seed, so it ends as an uninterrupted run would.
+    restarts_ = true;
   }
 
   std::string resume_point() const { return run_dir_ + "/checkpoints/last.ckpt"; }
@@ -283,8 +293,11 @@ class RunSession {
       const double now = store::now_seconds();
       for (const auto& [k, v] : values) writer_->add({k, step, epoch, v, now});
     };
-    hooks.before_checkpoint = [this] {
+    hooks.before_checkpoint = [this](const std::string& path) {
       if (writer_) writer_->flush();
+      // The file is about to be replaced: a kill between the rename and the new record must
+      // not leave the old digest to refuse the new, sound file (its zip CRCs are still checked).
+      if (store_) store_->remove_artifact(run_id_, fs::absolute(path).string());
     };
     hooks.checkpoint_written = [this](const std::string& path) {
       if (store_) store_->add_artifact(run_id_, fs::absolute(path).string(), "checkpoint");
@@ -325,7 +338,11 @@ class RunSession {
                     fabric.device().str() + ", seed " + std::to_string(seed_) + ")");
     }
     Trainer trainer(fabric, resolved_, recipe_.table, callbacks, run_dir_, reporter, hooks());
-    FitResult result = trainer.fit(resumed_ ? resume_point() : "");
+    if (restarts_ && fabric.is_global_zero()) {
+      reporter.line("run " + run_id_ + " stopped before its first checkpoint (" + resume_point() +
+                    "): it trains again from the start");
+    }
+    FitResult result = trainer.fit(resume_from_);
 
     for (const auto& logger : fabric.loggers())
       logger->finalize(result.signal ? "aborted" : "success");
@@ -381,6 +398,8 @@ class RunSession {
   std::string run_id_, run_dir_;
   std::map<std::string, std::string> tags_;
   std::optional<store::RunRecord> resumed_;
+  std::string resume_from_;  // the checkpoint a resumed run continues from ("": the start)
+  bool restarts_ = false;    // resumed, but stopped before its first checkpoint
   std::unique_ptr<store::RunStore> store_;
   exp::Recipe recipe_{};
   toml::table resolved_;

@@ -284,7 +284,7 @@ void Trainer::Impl::save_checkpoint(const std::string& path) {
   saved_rng = cpu_generator().get_state();
   saved_rng_epoch = at_epoch_end ? saved_rng : rng_epoch_start;
   callback_state = encode_callbacks();
-  if (fabric.is_global_zero()) hooks.before_checkpoint();
+  if (fabric.is_global_zero()) hooks.before_checkpoint(path);
   fs::create_directories(fs::path(path).parent_path());
   fabric.save(path, state);
   last_checkpoint = path;

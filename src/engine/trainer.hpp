@@ -25,9 +25,10 @@ struct TrainerHooks {
   /// A signal number when the run should stop after the current step (0: keep going).
   std::function<int()> interrupted = [] { return 0; };
   /// Called (on rank 0) after a checkpoint file is in place under its final name.
-  /// Before a checkpoint is written: what was logged up to it must be stored first, or a run
-  /// killed right after the write resumes past metrics that were never recorded.
-  std::function<void()> before_checkpoint = [] {};
+  /// Before a checkpoint is written to `path`: what was logged up to it must be stored first, or
+  /// a run killed right after the write resumes past metrics that were never recorded; and the
+  /// digest recorded for the file it replaces no longer holds.
+  std::function<void(const std::string& path)> before_checkpoint = [](const std::string&) {};
   std::function<void(const std::string& path)> checkpoint_written = [](const std::string&) {};
   std::function<void(const std::string& path)> checkpoint_removed = [](const std::string&) {};
   /// Every logged metric (rank 0), with its step and epoch.

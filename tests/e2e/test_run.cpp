@@ -8,6 +8,7 @@
 #include "e2e/run_helpers.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/optim/multi_tensor_adam.hpp"
+#include "store/sqlite.hpp"
 
 namespace fs = std::filesystem;
 using e2e::contains;
@@ -164,22 +165,59 @@ TEST_CASE("after kill -9 at any point, --resume ends bit-identical to an uninter
   INFO(full.output);
   REQUIRE(full.exit_code == 0);
   const std::string full_id = query_one(dir, "SELECT id FROM runs");
-  // Killed after the first and the third epoch-end checkpoints, at a few moments after them.
-  for (const auto& [epoch, delay] :
-       std::vector<std::pair<int, double>>{{0, 0.0}, {0, 0.15}, {2, 0.05}}) {
-    INFO("killed after epoch " << epoch << " + " << delay << " s");
+  // Killed as it starts (before any checkpoint), and after the first and the third epoch-end
+  // checkpoints, at a few moments after them: the first checkpoint may not be in place yet.
+  for (const auto& [line, delay] :
+       std::vector<std::pair<std::string, double>>{{"^run ", 0.0},
+                                                   {"^epoch 0 step", 0.0},
+                                                   {"^epoch 0 step", 0.15},
+                                                   {"^epoch 2 step", 0.05}}) {
+    INFO("killed after the line " << line << " + " << delay << " s");
     // SIGKILL: no handler runs, nothing is flushed.
-    REQUIRE(e2e::signal_when(dir, args, "^epoch " + std::to_string(epoch) + " step", delay,
-                             SIGKILL) == 137);
+    REQUIRE(e2e::signal_when(dir, args, line, delay, SIGKILL) == 137);
     const std::string killed = query_one(
         dir, "SELECT id FROM runs WHERE id != " + q(full_id) + " ORDER BY created_at DESC LIMIT 1");
     REQUIRE_FALSE(killed.empty());
+    const bool had_checkpoint =
+        fs::exists(query_one(dir, "SELECT run_dir FROM runs WHERE id = " + q(killed)) +
+                   "/checkpoints/last.ckpt");
+    if (line == "^run ") CHECK_FALSE(had_checkpoint);
     auto resumed = fabric_exp(dir, "run --resume " + killed);
     INFO(resumed.output);
     REQUIRE(resumed.exit_code == 0);
-    CHECK(contains(resumed.output, "resumed from"));
+    CHECK(
+        contains(resumed.output, had_checkpoint ? "resumed from" : "trains again from the start"));
     require_same_metrics(dir, full_id, killed);
   }
+}
+
+TEST_CASE("a checkpoint the store recorded and that is gone is an error, not a start over",
+          "[e2e][run][resume]") {
+  TempDir dir;
+  REQUIRE(interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM) ==
+          143);
+  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string ckpt = query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt";
+  REQUIRE(fs::remove(ckpt));
+  auto resumed = fabric_exp(dir, "run --resume " + id);
+  CHECK(resumed.exit_code != 0);
+  CHECK(contains(resumed.output, "was recorded but is gone"));
+  CHECK(contains(resumed.output, ckpt));
+}
+
+TEST_CASE("a checkpoint in place that the store has no record of yet resumes on its CRCs",
+          "[e2e][run][resume]") {
+  // The state a kill leaves between a checkpoint's rename and the store's record of its digest.
+  TempDir dir;
+  REQUIRE(interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM) ==
+          143);
+  const std::string id = query_one(dir, "SELECT id FROM runs");
+  fabric::store::Database(dir.str("store.db"))
+      .exec("DELETE FROM artifacts WHERE kind = 'checkpoint'");
+  auto resumed = fabric_exp(dir, "run --resume " + id);
+  INFO(resumed.output);
+  CHECK(resumed.exit_code == 0);
+  CHECK(contains(resumed.output, "resumed from"));
 }
 
 TEST_CASE("a checkpoint whose bytes were changed is refused, naming the file and a sound one",
