@@ -18,6 +18,7 @@
 #include "exp/recipe/tables.hpp"
 #include "fabric/base/stop_signal.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
+#include "fabric/checkpoint/sharded_checkpoint.hpp"
 #include "fabric/checkpoint/zip_integrity.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_store.hpp"
@@ -163,6 +164,7 @@ class RunSession {
     }
     run_id_ = resumed_->id;
     run_dir_ = resumed_->run_dir;
+    if (rank_zero_) restore_interrupted_swap(resume_point());
     if (fs::exists(resume_point())) {
       check_resume_point(reader, run_id_, resume_point());
       resume_from_ = resume_point();
@@ -324,6 +326,9 @@ class RunSession {
     run_dir_ = fabric.broadcast(run_dir_);
     run_id_ = fabric.broadcast(run_id_);
     seed_ = fabric.broadcast(seed_);
+    // Rank 0 decided where a resume starts (it may have put back a checkpoint folder).
+    resume_from_ = fabric.broadcast(resume_from_);
+    restarts_ = resumed_ && resume_from_.empty();
     Fabric::seed_everything(seed_, /*workers=*/true, /*verbose=*/false);
     install_stop_signal_handlers();
 

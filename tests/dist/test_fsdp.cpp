@@ -195,7 +195,9 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
     CHECK(std::filesystem::exists(four.str("final.pt/") + f));
   CHECK_FALSE(std::filesystem::exists(four.str("final.pt.partial")));
 
-  SECTION("the same world: every rank takes its own shard file") {
+  // Sequential blocks rather than SECTIONs: Catch2 would run the four saving jobs again for each.
+  {
+    INFO("the same world: every rank takes its own shard file");
     auto run = run_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "5 " + same.str() + " " +
                           two.str("final.pt"));
     INFO(run.output);
@@ -211,14 +213,16 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
       }
     }
   }
-  SECTION("one process without fsdp reads the folder as a consolidated checkpoint") {
+  {
+    INFO("one process without fsdp reads the folder as a consolidated checkpoint");
     auto run = run_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + one.str() + " " +
                           four.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     check_resumed_losses(mean_losses(four_full, 4), mean_losses(one, 1));
   }
-  SECTION("saved on 4 processes, resumed on 2: resharded") {
+  {
+    INFO("saved on 4 processes, resumed on 2: resharded");
     auto run =
         run_worker("2 fsdp FULL_SHARD" + gpt + "5 " + fewer.str() + " " + four.str("final.pt"));
     INFO(run.output);

@@ -328,6 +328,29 @@ TEST_CASE("an fsdp run logs what the ddp run logs, and resumes exactly after SIG
   require_same_weights(dir, full_id, killed);  // full, unsharded weights
 }
 
+TEST_CASE("a sharded checkpoint swap cut short by a kill resumes from the folder it moved aside",
+          "[e2e][run][fsdp][resume]") {
+  TempDir dir;
+  const std::string args = "run " + q(e2e::recipe("quickstart.toml")) + kLongRun +
+                           " fabric.accelerator=cpu fabric.devices=2 fabric.strategy=fsdp "
+                           "fabric.fsdp.state_dict_type=sharded";
+  REQUIRE(interrupt_run(dir, args, SIGTERM) == 143);
+  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string ckpt = query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt";
+  REQUIRE(fs::is_directory(ckpt));
+  // What a kill between the two renames of the swap leaves: the older folder aside, the newer
+  // one still partial, no last.ckpt.
+  fs::rename(ckpt, ckpt + ".old");
+  fs::create_directories(ckpt + ".partial");
+  auto resumed = fabric_exp(dir, "run --resume " + id);
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(contains(resumed.output, "resumed from"));
+  CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
+  CHECK(fs::exists(ckpt + "/meta.pt"));
+  CHECK_FALSE(fs::exists(ckpt + ".old"));
+}
+
 TEST_CASE("a transformer_lm that ddp cannot fit under a memory limit trains under fsdp",
           "[e2e][run][fsdp][memory]") {
   // 57M parameters (228 MB): ddp keeps them, their gradients and AdamW's two moments on each of

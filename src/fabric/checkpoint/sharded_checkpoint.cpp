@@ -194,6 +194,13 @@ void write_sharded_checkpoint(const std::string& path, const State& state, Strat
   strategy.barrier();
 }
 
+bool restore_interrupted_swap(const std::string& path) {
+  const std::string old = path + ".old";
+  if (fs::exists(path) || !fs::is_directory(old)) return false;
+  fs::rename(old, path);
+  return true;
+}
+
 ShardedRead read_sharded_checkpoint(const std::string& path, int rank, int world,
                                     bool keep_shards) {
   Dict meta = read_dict(path + "/" + kMeta);

@@ -28,6 +28,10 @@ bool is_sharded_checkpoint(const std::string& path);
 void write_sharded_checkpoint(const std::string& path, const State& state, Strategy& strategy,
                               const std::vector<std::shared_ptr<StrategyModuleState>>& sharded);
 
+/// A save killed between moving the older checkpoint aside (`path`.old) and moving the new one in
+/// leaves no `path`: the older one is put back. Returns whether it was. Run by one process.
+bool restore_interrupted_swap(const std::string& path);
+
 struct ShardedRead {
   c10::impl::GenericDict dict;
   bool consolidated = false;  // full tensors (load through FullStateScope), else this rank's shards
