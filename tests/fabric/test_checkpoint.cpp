@@ -154,6 +154,9 @@ TEST_CASE("checkpoint writes are atomic and errors name the file", "[fabric][che
   }
   CHECK_THROWS_AS(f.load(dir.str("missing.pt")), fabric::FileNotFoundError);
   CHECK_THROWS_WITH(f.load(dir.str("missing.pt")), Catch::Contains("Checkpoint file not found: "));
+  fs::create_directories(dir.str("swapped.ckpt.old"));  // a sharded swap cut short
+  CHECK_THROWS_WITH(f.load(dir.str("swapped.ckpt")),
+                    Catch::Contains("swapped.ckpt.old is the previous checkpoint"));
   std::ofstream(dir.str("garbage.pt")) << "not a zip";
   CHECK_THROWS_WITH(f.load(dir.str("garbage.pt")), Catch::Contains("is not a readable checkpoint"));
   fs::create_directories(dir.str("adir"));

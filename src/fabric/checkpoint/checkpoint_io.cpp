@@ -149,7 +149,17 @@ void write_checkpoint_file(const std::string& path, const c10::IValue& value) {
 }
 
 c10::IValue read_checkpoint_file(const std::string& path) {
-  if (!fs::exists(path)) throw FileNotFoundError("Checkpoint file not found: " + path);
+  if (!fs::exists(path)) {
+    // A sharded save killed between its two renames leaves the previous checkpoint beside it.
+    const std::string aside = path + ".old";
+    throw FileNotFoundError("Checkpoint file not found: " + path +
+                            (fs::is_directory(aside)
+                                 ? "; " + aside +
+                                       " is the previous checkpoint, left by a save that was "
+                                       "interrupted: rename it to " +
+                                       path + " to load it"
+                                 : ""));
+  }
   if (fs::is_directory(path))
     throw Error("cannot read checkpoint '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
