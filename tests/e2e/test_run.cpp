@@ -1,4 +1,7 @@
 // `fabric-exp run` as users run it: the real binary, real processes, a real SQLite store.
+// LibTorch's logging before Catch2: Debian's 1.13 logs through glog, whose CHECK macro must give
+// way to Catch2's, not replace it.
+#include <c10/util/Logging.h>
 #include <catch2/catch.hpp>
 
 #include <csignal>
