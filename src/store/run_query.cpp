@@ -49,11 +49,18 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
     select.sql += order->sql + ", ";
     select.values.insert(select.values.end(), order->values.begin(), order->values.end());
   }
-  select.sql += "runs.created_at DESC, runs.rowid DESC LIMIT ?";
+  select.sql += "runs.created_at DESC, runs.rowid DESC LIMIT ? OFFSET ?";
   select.values.push_back(q.limit);
+  select.values.push_back(std::max<int64_t>(q.offset, 0));
   auto st = store.db().prepare(select.sql);
   st.bind_all(select.values);
   QueryResult result{names, {}};
+  if (q.count_total) {
+    auto count = store.db().prepare("SELECT count(*) FROM runs" +
+                                    (filter ? " WHERE " + filter->sql : std::string()));
+    if (filter) count.bind_all(filter->values);
+    if (count.step()) result.total = count.integer(0);
+  }
   while (st.step()) {
     result.rows.emplace_back();
     for (int i = 0; i < st.columns(); ++i) result.rows.back().push_back(st.value(i));

@@ -13,11 +13,14 @@ struct RunQuery {
   std::string where, order_by;
   std::vector<std::string> columns{};  // empty: id, name, status, created_at, duration + referenced
   int64_t limit = 50;
+  int64_t offset = 0;        // rows skipped first (paging)
+  bool count_total = false;  // also count every run the filter matches
 };
 
 struct QueryResult {
   std::vector<std::string> headers{};
   std::vector<std::vector<SqlValue>> rows{};
+  int64_t total = -1;  // runs matching the filter, with count_total
 };
 
 /// Throws QueryError for a malformed expression or an unknown column.

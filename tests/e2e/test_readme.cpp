@@ -107,8 +107,14 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
       }
       line = rewritten;
     }
+    // The server runs until stopped: on a free port, stopped by SIGTERM after two seconds.
+    std::string prefix;
+    if (verb == "ui") {
+      line = std::regex_replace(line, std::regex(R"( --port \d+)"), "") + " --port 0";
+      prefix = "timeout --preserve-status -s TERM 2 ";
+    }
     const std::string shell = "cd " + q(dir.str()) +
-                              " && FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " +
+                              " && FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " + prefix +
                               q(e2e::binary()) + line.substr(std::string("fabric-exp").size());
     auto r = test_support::run_command("bash -c " + q(shell));
     INFO("README.md:" << c.source_line << ": " << c.line << "\n" << r.output);
@@ -122,6 +128,7 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
       CHECK((r.exit_code == 0 || contains(r.output, "already")));
     }
     CHECK(r.exit_code == expected_status);
+    if (verb == "ui") CHECK(contains(r.output, " at http://"));
     if (!c.expected.empty()) {
       if (c.expected.rfind("fabric-exp: error:", 0) == 0) {
         CHECK(contains(r.output, c.expected));

@@ -1,0 +1,288 @@
+#include "ui/api.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/open_store.hpp"
+#include "cli/run_json.hpp"
+#include "cli/table_output.hpp"
+#include "store/query.hpp"
+#include "store/run_query.hpp"
+#include "sweep/sweep_store.hpp"
+#include "ui/lttb.hpp"
+
+namespace fabric::ui {
+
+namespace fs = std::filesystem;
+using store::json_string;
+
+namespace {
+
+constexpr int64_t kMaxPageRows = 1000;
+constexpr int64_t kMaxPoints = 10000;
+constexpr int64_t kMaxLogLines = 5000;
+
+class BadRequest : public std::runtime_error {
+ public:
+  explicit BadRequest(const std::string& what, int status = 400)
+      : std::runtime_error(what), status(status) {}
+  int status;
+};
+
+ApiResponse error(int status, const std::string& message, const std::string& extra = "") {
+  return {status, "application/json",
+          "{\"error\": " + json_string(message) + (extra.empty() ? "" : ", " + extra) + "}", ""};
+}
+
+std::string param(const QueryParams& params, const std::string& key, const std::string& fallback) {
+  auto it = params.find(key);
+  return it == params.end() ? fallback : it->second;
+}
+
+int64_t integer_param(const QueryParams& params, const std::string& key, int64_t fallback,
+                      int64_t low, int64_t high) {
+  auto it = params.find(key);
+  if (it == params.end() || it->second.empty()) return fallback;
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != it->second.size() || value < low || value > high) {
+    throw BadRequest("'" + key + "' must be an integer from " + std::to_string(low) + " to " +
+                     std::to_string(high) + ", not '" + it->second + "'");
+  }
+  return value;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::stringstream in(path);
+  std::string part;
+  while (std::getline(in, part, '/'))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+std::string runs_json(store::RunStore& s, const QueryParams& params) {
+  store::RunQuery q;
+  q.where = param(params, "where", "");
+  q.order_by = param(params, "order_by", "");
+  q.columns = split_list(param(params, "columns", ""));
+  q.limit = integer_param(params, "limit", 50, 1, kMaxPageRows);
+  q.offset = integer_param(params, "offset", 0, 0, int64_t(1) << 40);
+  q.count_total = true;
+  const auto result = store::select_runs(s, q);
+  std::string o = "{\"total\": " + std::to_string(result.total) +
+                  ", \"offset\": " + std::to_string(q.offset) + ", \"columns\": [";
+  for (size_t c = 0; c < result.headers.size(); ++c)
+    o += (c ? ", " : "") + json_string(result.headers[c]);
+  o += "], \"rows\": [";
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    o += r ? ",\n[" : "\n[";
+    for (size_t c = 0; c < result.rows[r].size(); ++c)
+      o += (c ? ", " : "") + cli::json_value(result.rows[r][c]);
+    o += "]";
+  }
+  return o + "]}";
+}
+
+std::string series_json(store::RunStore& s, const std::string& id, const QueryParams& params) {
+  std::vector<std::string> keys = split_list(param(params, "keys", ""));
+  if (keys.empty())
+    for (const auto& m : s.summaries(id)) keys.push_back(m.key);
+  const auto max_points = size_t(integer_param(params, "max_points", 2000, 3, kMaxPoints));
+  std::map<std::string, std::vector<Point>> curves;
+  for (const auto& k : keys) curves[k];
+  for (const auto& p : s.metrics(id, keys)) {
+    // JSON has no NaN or infinity: a diverged value is left out of the curve (and counted).
+    curves[p.key].push_back({double(p.step), p.value});
+  }
+  std::string o = "{\"run\": " + json_string(id) + ", \"series\": {";
+  bool first = true;
+  for (const auto& [key, all] : curves) {
+    std::vector<Point> finite;
+    finite.reserve(all.size());
+    for (const auto& p : all)
+      if (std::isfinite(p.y)) finite.push_back(p);
+    const auto kept = lttb(finite, max_points);
+    o += std::string(first ? "\n" : ",\n") + json_string(key) +
+         ": {\"points\": " + std::to_string(all.size()) +
+         ", \"non_finite\": " + std::to_string(all.size() - finite.size()) + ", \"x\": [";
+    for (size_t i = 0; i < kept.size(); ++i)
+      o += (i ? "," : "") + cli::json_value(int64_t(kept[i].x));
+    o += "], \"y\": [";
+    for (size_t i = 0; i < kept.size(); ++i) o += (i ? "," : "") + cli::json_value(kept[i].y);
+    o += "]}";
+    first = false;
+  }
+  return o + "}}";
+}
+
+std::string log_json(const store::RunRecord& run, const QueryParams& params) {
+  const auto lines = size_t(integer_param(params, "lines", 200, 1, kMaxLogLines));
+  std::ifstream in(run.run_dir + "/train.log");
+  std::deque<std::string> tail;
+  std::string line;
+  while (std::getline(in, line)) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string o = "{\"run\": " + json_string(run.id) + ", \"lines\": [";
+  for (size_t i = 0; i < tail.size(); ++i) o += (i ? ",\n" : "\n") + json_string(tail[i]);
+  return o + "]}";
+}
+
+std::string sweeps_json(store::RunStore& s) {
+  sweep::SweepStore sweeps(s);
+  std::string o = "{\"sweeps\": [";
+  bool first = true;
+  for (const auto& w : sweeps.list()) {
+    const auto trials = sweeps.trials(w.id);
+    const auto ranked = sweep::ranked_trials(trials, w.minimize());
+    const auto* best = sweep::best_trial(ranked);
+    o += std::string(first ? "\n" : ",\n") + "{\"id\": " + json_string(w.id) +
+         ", \"name\": " + json_string(w.name) + ", \"method\": " + json_string(w.method) +
+         ", \"objective\": " + json_string(w.objective) +
+         ", \"direction\": " + json_string(w.direction) +
+         ", \"status\": " + json_string(store::status_name(w.status)) +
+         ", \"trials\": " + std::to_string(trials.size()) +
+         ", \"max_trials\": " + std::to_string(w.max_trials) +
+         ", \"created_at\": " + cli::json_value(w.created_at) +
+         ", \"best\": " + (best && best->value ? cli::json_value(*best->value) : "null") + "}";
+    first = false;
+  }
+  return o + "]}";
+}
+
+std::string optional_json(const std::optional<double>& v) {
+  return v ? cli::json_value(*v) : "null";
+}
+
+std::string sweep_json(store::RunStore& s, const std::string& ref) {
+  sweep::SweepStore sweeps(s);
+  const auto w = sweeps.get(sweeps.resolve(ref));
+  if (!w) throw BadRequest("no sweep '" + ref + "'", 404);
+  const auto ranked = sweep::ranked_trials(sweeps.trials(w->id), w->minimize());
+  const auto* best = sweep::best_trial(ranked);
+  std::string o =
+      "{\"id\": " + json_string(w->id) + ", \"name\": " + json_string(w->name) +
+      ", \"method\": " + json_string(w->method) + ", \"objective\": " + json_string(w->objective) +
+      ", \"direction\": " + json_string(w->direction) +
+      ", \"status\": " + json_string(store::status_name(w->status)) +
+      ", \"max_trials\": " + std::to_string(w->max_trials) + ", \"spec\": " + json_string(w->spec) +
+      ", \"best_trial\": " + (best ? std::to_string(best->number) : "null") + ", \"trials\": [";
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& t = ranked[i];
+    std::string params = "{";
+    // Stored as TOML lines: "optimizer.lr" = 0.001
+    std::stringstream in(t.params);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto eq = line.find(" = ");
+      if (eq == std::string::npos) continue;
+      std::string key = line.substr(0, eq);
+      if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
+        key = key.substr(1, key.size() - 2);
+      params += (params.size() > 1 ? ", " : "") + json_string(key) + ": " +
+                json_string(line.substr(eq + 3));
+    }
+    o += std::string(i ? ",\n" : "\n") + "{\"number\": " + std::to_string(t.number) +
+         ", \"run\": " + (t.run_id.empty() ? "null" : json_string(t.run_id)) +
+         ", \"status\": " + json_string(store::status_name(t.status)) +
+         ", \"value\": " + optional_json(t.value) + ", \"error\": " + json_string(t.error) +
+         ", \"pruned_rung\": " +
+         (t.pruned_rung ? std::to_string(*t.pruned_rung) : std::string("null")) +
+         ", \"pruned_value\": " + optional_json(t.pruned_value) +
+         ", \"pruned_threshold\": " + optional_json(t.pruned_threshold) +
+         ", \"params\": " + params + "}}";
+  }
+  return o + "]}";
+}
+
+ApiResponse artifact(store::RunStore& s, const std::string& id, const std::string& index) {
+  // By its index among the run's registered artifacts: a path never comes from the request.
+  const auto artifacts = s.artifacts(id);
+  size_t used = 0;
+  size_t n = 0;
+  try {
+    n = std::stoul(index, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != index.size() || index.empty() || n >= artifacts.size())
+    throw BadRequest("run " + id + " has no artifact " + index, 404);
+  const auto& a = artifacts[n];
+  if (!fs::is_regular_file(a.path))
+    throw BadRequest("artifact " + index + " of run " + id + " is not a file on disk", 404);
+  return {200, "application/octet-stream", "", a.path};
+}
+
+ApiResponse route(const std::string& store_path, const std::vector<std::string>& parts,
+                  const QueryParams& params) {
+  auto s = cli::open_store(store_path);
+  if (parts.size() == 1 && parts[0] == "runs")
+    return {200, "application/json", runs_json(*s, params), ""};
+  if (parts.size() == 1 && parts[0] == "sweeps")
+    return {200, "application/json", sweeps_json(*s), ""};
+  if (parts.size() == 2 && parts[0] == "sweeps")
+    return {200, "application/json", sweep_json(*s, parts[1]), ""};
+  if (parts.size() >= 2 && parts[0] == "runs") {
+    const std::string id = s->resolve(parts[1]);
+    const auto run = s->get(id);
+    if (!run) throw BadRequest("no run '" + parts[1] + "'", 404);
+    if (parts.size() == 2) return {200, "application/json", cli::run_json(*s, *run), ""};
+    if (parts.size() == 3 && parts[2] == "series")
+      return {200, "application/json", series_json(*s, id, params), ""};
+    if (parts.size() == 3 && parts[2] == "log")
+      return {200, "application/json", log_json(*run, params), ""};
+    if (parts.size() == 4 && parts[2] == "artifacts") return artifact(*s, id, parts[3]);
+  }
+  throw BadRequest("no such endpoint", 404);
+}
+
+}  // namespace
+
+ApiResponse handle_api(const std::string& store_path, const std::string& path,
+                       const QueryParams& params) {
+  auto parts = split_path(path);
+  if (parts.empty() || parts[0] != "api") return error(404, "no such endpoint");
+  parts.erase(parts.begin());
+  try {
+    return route(store_path, parts, params);
+  } catch (const store::QueryError& e) {
+    return error(400, e.what(), "\"column\": " + std::to_string(e.column()));
+  } catch (const BadRequest& e) {
+    return error(e.status, e.what());
+  } catch (const store::StoreError& e) {
+    // An unknown or ambiguous run reference is the request's fault.
+    const std::string what = e.what();
+    return error(what.find("no run") != std::string::npos ||
+                         what.find("no sweep") != std::string::npos ||
+                         what.find("ambiguous") != std::string::npos
+                     ? 404
+                     : 500,
+                 what);
+  } catch (const std::exception& e) {
+    return error(500, e.what());
+  }
+}
+
+}  // namespace fabric::ui
