@@ -52,17 +52,6 @@ std::string when_ms(double seconds) {
   return day.empty() ? day : day + ms;
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 struct RunsArgs {
   std::string where, order_by, columns, format = "table", store;
   int64_t limit = 50;
@@ -70,7 +59,8 @@ struct RunsArgs {
 
 int list_runs(const RunsArgs& a) {
   auto s = open_store(a.store);
-  auto result = store::select_runs(*s, {a.where, a.order_by, split_list(a.columns), a.limit});
+  auto result =
+      store::select_runs(*s, {a.where, a.order_by, store::split_list(a.columns), a.limit});
   if (a.format == "table") {  // durations read with their unit; CSV and JSON keep numbers
     for (size_t c = 0; c < result.headers.size(); ++c) {
       if (result.headers[c] != "duration") continue;

@@ -2,10 +2,22 @@
 
 #include <algorithm>
 #include <optional>
+#include <sstream>
 
 #include "store/query.hpp"
 
 namespace fabric::store {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
 
 QueryResult select_runs(RunStore& store, const RunQuery& q) {
   // Compiled first: an error in them points at its column in the option that has it.

@@ -23,6 +23,9 @@ struct QueryResult {
   int64_t total = -1;  // runs matching the filter, with count_total
 };
 
+/// "a, b ,c" as its trimmed, non-empty items: --columns, and the web API's columns and keys.
+std::vector<std::string> split_list(const std::string& text);
+
 /// Throws QueryError for a malformed expression or an unknown column.
 QueryResult select_runs(RunStore& store, const RunQuery& query);
 

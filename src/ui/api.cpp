@@ -61,17 +61,6 @@ int64_t integer_param(const QueryParams& params, const std::string& key, int64_t
   return value;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
   std::stringstream in(path);
@@ -85,7 +74,7 @@ std::string runs_json(store::RunStore& s, const QueryParams& params) {
   store::RunQuery q;
   q.where = param(params, "where", "");
   q.order_by = param(params, "order_by", "");
-  q.columns = split_list(param(params, "columns", ""));
+  q.columns = store::split_list(param(params, "columns", ""));
   q.limit = integer_param(params, "limit", 50, 1, kMaxPageRows);
   q.offset = integer_param(params, "offset", 0, 0, int64_t(1) << 40);
   q.count_total = true;
@@ -105,7 +94,7 @@ std::string runs_json(store::RunStore& s, const QueryParams& params) {
 }
 
 std::string series_json(store::RunStore& s, const std::string& id, const QueryParams& params) {
-  std::vector<std::string> keys = split_list(param(params, "keys", ""));
+  std::vector<std::string> keys = store::split_list(param(params, "keys", ""));
   if (keys.empty())
     for (const auto& m : s.summaries(id)) keys.push_back(m.key);
   const auto max_points = size_t(integer_param(params, "max_points", 2000, 3, kMaxPoints));
@@ -272,14 +261,14 @@ ApiResponse handle_api(const std::string& store_path, const std::string& path,
   } catch (const BadRequest& e) {
     return error(e.status, e.what());
   } catch (const store::StoreError& e) {
-    // An unknown or ambiguous run reference is the request's fault.
+    // An unknown or ambiguous run or sweep reference is the request's fault (resolve()'s
+    // messages); anything else, such as a store that went away, is the server's.
     const std::string what = e.what();
-    return error(what.find("no run") != std::string::npos ||
-                         what.find("no sweep") != std::string::npos ||
-                         what.find("ambiguous") != std::string::npos
-                     ? 404
-                     : 500,
-                 what);
+    const bool unknown_ref = what.rfind("no run '", 0) == 0 || what.rfind("no sweep '", 0) == 0 ||
+                             what.rfind("no runs in", 0) == 0 ||
+                             what.rfind("no sweeps in", 0) == 0 ||
+                             what.find("is ambiguous") != std::string::npos;
+    return error(unknown_ref ? 404 : 500, what);
   } catch (const std::exception& e) {
     return error(500, e.what());
   }
