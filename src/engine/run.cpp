@@ -178,8 +178,8 @@ class RunSession {
       }
     }
     // Stopped before its first checkpoint (Lightning's ckpt_path="last" without one): the run
-    // trains again from the start, with its seed, so it ends as an uninterrupted run would.
-    restarts_ = true;
+    // trains again from the start (resume_from_ stays ""), with its seed, so it ends as an
+    // uninterrupted run would.
   }
 
   std::string resume_point() const { return run_dir_ + "/checkpoints/last.ckpt"; }
@@ -328,7 +328,6 @@ class RunSession {
     seed_ = fabric.broadcast(seed_);
     // Rank 0 decided where a resume starts (it may have put back a checkpoint folder).
     resume_from_ = fabric.broadcast(resume_from_);
-    restarts_ = resumed_ && resume_from_.empty();
     Fabric::seed_everything(seed_, /*workers=*/true, /*verbose=*/false);
     install_stop_signal_handlers();
 
@@ -343,7 +342,7 @@ class RunSession {
                     fabric.device().str() + ", seed " + std::to_string(seed_) + ")");
     }
     Trainer trainer(fabric, resolved_, recipe_.table, callbacks, run_dir_, reporter, hooks());
-    if (restarts_ && fabric.is_global_zero()) {
+    if (resumed_ && resume_from_.empty() && fabric.is_global_zero()) {
       reporter.line("run " + run_id_ + " stopped before its first checkpoint (" + resume_point() +
                     "): it trains again from the start");
     }
@@ -404,7 +403,6 @@ class RunSession {
   std::map<std::string, std::string> tags_;
   std::optional<store::RunRecord> resumed_;
   std::string resume_from_;  // the checkpoint a resumed run continues from ("": the start)
-  bool restarts_ = false;    // resumed, but stopped before its first checkpoint
   std::unique_ptr<store::RunStore> store_;
   exp::Recipe recipe_{};
   toml::table resolved_;
