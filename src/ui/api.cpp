@@ -12,6 +12,8 @@
 #include "cli/table_output.hpp"
 #include "store/query.hpp"
 #include "store/run_query.hpp"
+#include "sweep/sampler.hpp"
+#include "sweep/settings.hpp"
 #include "sweep/sweep_store.hpp"
 #include "ui/lttb.hpp"
 
@@ -98,23 +100,28 @@ std::string series_json(store::RunStore& s, const std::string& id, const QueryPa
   if (keys.empty())
     for (const auto& m : s.summaries(id)) keys.push_back(m.key);
   const auto max_points = size_t(integer_param(params, "max_points", 2000, 3, kMaxPoints));
-  std::map<std::string, std::vector<Point>> curves;
+  // JSON has no NaN or infinity: a diverged value is left out of its curve, and counted.
+  struct Curve {
+    std::vector<Point> finite;
+    size_t non_finite = 0;
+  };
+  std::map<std::string, Curve> curves;
   for (const auto& k : keys) curves[k];
   for (const auto& p : s.metrics(id, keys)) {
-    // JSON has no NaN or infinity: a diverged value is left out of the curve (and counted).
-    curves[p.key].push_back({double(p.step), p.value});
+    Curve& c = curves[p.key];
+    if (std::isfinite(p.value)) {
+      c.finite.push_back({double(p.step), p.value});
+    } else {
+      ++c.non_finite;
+    }
   }
   std::string o = "{\"run\": " + json_string(id) + ", \"series\": {";
   bool first = true;
-  for (const auto& [key, all] : curves) {
-    std::vector<Point> finite;
-    finite.reserve(all.size());
-    for (const auto& p : all)
-      if (std::isfinite(p.y)) finite.push_back(p);
-    const auto kept = lttb(finite, max_points);
+  for (const auto& [key, curve] : curves) {
+    const auto kept = lttb(curve.finite, max_points);
     o += std::string(first ? "\n" : ",\n") + json_string(key) +
-         ": {\"points\": " + std::to_string(all.size()) +
-         ", \"non_finite\": " + std::to_string(all.size() - finite.size()) + ", \"x\": [";
+         ": {\"points\": " + std::to_string(curve.finite.size() + curve.non_finite) +
+         ", \"non_finite\": " + std::to_string(curve.non_finite) + ", \"x\": [";
     for (size_t i = 0; i < kept.size(); ++i)
       o += (i ? "," : "") + cli::json_value(int64_t(kept[i].x));
     o += "], \"y\": [";
@@ -139,6 +146,15 @@ std::string log_json(const store::RunRecord& run, const QueryParams& params) {
   return o + "]}";
 }
 
+/// The fields a sweep's row in the list and its own page share (without the closing brace).
+std::string sweep_fields(const sweep::SweepRecord& w) {
+  return "{\"id\": " + json_string(w.id) + ", \"name\": " + json_string(w.name) +
+         ", \"method\": " + json_string(w.method) + ", \"objective\": " + json_string(w.objective) +
+         ", \"direction\": " + json_string(w.direction) +
+         ", \"status\": " + json_string(store::status_name(w.status)) +
+         ", \"max_trials\": " + std::to_string(w.max_trials);
+}
+
 std::string sweeps_json(store::RunStore& s) {
   sweep::SweepStore sweeps(s);
   std::string o = "{\"sweeps\": [";
@@ -147,13 +163,8 @@ std::string sweeps_json(store::RunStore& s) {
     const auto trials = sweeps.trials(w.id);
     const auto ranked = sweep::ranked_trials(trials, w.minimize());
     const auto* best = sweep::best_trial(ranked);
-    o += std::string(first ? "\n" : ",\n") + "{\"id\": " + json_string(w.id) +
-         ", \"name\": " + json_string(w.name) + ", \"method\": " + json_string(w.method) +
-         ", \"objective\": " + json_string(w.objective) +
-         ", \"direction\": " + json_string(w.direction) +
-         ", \"status\": " + json_string(store::status_name(w.status)) +
+    o += std::string(first ? "\n" : ",\n") + sweep_fields(w) +
          ", \"trials\": " + std::to_string(trials.size()) +
-         ", \"max_trials\": " + std::to_string(w.max_trials) +
          ", \"created_at\": " + cli::json_value(w.created_at) +
          ", \"best\": " + (best && best->value ? cli::json_value(*best->value) : "null") + "}";
     first = false;
@@ -171,28 +182,17 @@ std::string sweep_json(store::RunStore& s, const std::string& ref) {
   if (!w) throw BadRequest("no sweep '" + ref + "'", 404);
   const auto ranked = sweep::ranked_trials(sweeps.trials(w->id), w->minimize());
   const auto* best = sweep::best_trial(ranked);
-  std::string o =
-      "{\"id\": " + json_string(w->id) + ", \"name\": " + json_string(w->name) +
-      ", \"method\": " + json_string(w->method) + ", \"objective\": " + json_string(w->objective) +
-      ", \"direction\": " + json_string(w->direction) +
-      ", \"status\": " + json_string(store::status_name(w->status)) +
-      ", \"max_trials\": " + std::to_string(w->max_trials) + ", \"spec\": " + json_string(w->spec) +
-      ", \"best_trial\": " + (best ? std::to_string(best->number) : "null") + ", \"trials\": [";
+  const auto space = sweep::read_settings(w->spec).space;
+  std::string o = sweep_fields(*w) + ", \"spec\": " + json_string(w->spec) +
+                  ", \"best_trial\": " + (best ? std::to_string(best->number) : "null") +
+                  ", \"trials\": [";
   for (size_t i = 0; i < ranked.size(); ++i) {
     const auto& t = ranked[i];
+    // Each parameter's value as the trial's TOML writes it, in the search space's order.
+    const auto point = sweep::point_from_toml(space, t.params);
     std::string params = "{";
-    // Stored as TOML lines: "optimizer.lr" = 0.001
-    std::stringstream in(t.params);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto eq = line.find(" = ");
-      if (eq == std::string::npos) continue;
-      std::string key = line.substr(0, eq);
-      if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
-        key = key.substr(1, key.size() - 2);
-      params += (params.size() > 1 ? ", " : "") + json_string(key) + ": " +
-                json_string(line.substr(eq + 3));
-    }
+    for (size_t d = 0; d < space.size(); ++d)
+      params += (d ? ", " : "") + json_string(space[d].path) + ": " + json_string(point[d]);
     o += std::string(i ? ",\n" : "\n") + "{\"number\": " + std::to_string(t.number) +
          ", \"run\": " + (t.run_id.empty() ? "null" : json_string(t.run_id)) +
          ", \"status\": " + json_string(store::status_name(t.status)) +

@@ -76,13 +76,16 @@ struct Fixture {
     w.direction = "minimize";
     w.summary = "min";
     w.max_trials = 3;
+    w.spec =
+        "method = \"grid\"\nobjective = \"val/loss\"\ndirection = \"minimize\"\n"
+        "[parameters]\n\"optimizer.lr\" = [0.01, 0.02, 0.03, 0.5]\n";
     sweep_id = sweeps.create(w, dir.str("runs"));
     const std::vector<std::pair<double, fabric::store::Status>> trials{
         {0.4, fabric::store::Status::Finished},
         {0.2, fabric::store::Status::Finished},
         {0.9, fabric::store::Status::Pruned}};
     for (int64_t n = 0; n < 3; ++n) {
-      sweeps.start_trial(sweep_id, n, "\"optimizer.lr\" = " + std::to_string(0.01 * double(n + 1)));
+      sweeps.start_trial(sweep_id, n, "\"optimizer.lr\" = 0.0" + std::to_string(n + 1));
       sweeps.attach_run(sweep_id, n, n == 0 ? finished : running);
       sweeps.end_trial(sweep_id, n, trials[size_t(n)].second, trials[size_t(n)].first);
     }
@@ -207,7 +210,7 @@ TEST_CASE("the JSON API: runs with filter and paging, a run, its series, log and
   // Best first: trial 1 (0.2) before trial 0 (0.4); the failed one keeps its reason.
   CHECK(sweep->body.find("\"number\": 1") < sweep->body.find("\"number\": 0"));
   CHECK(contains(sweep->body, "diverged: loss is nan"));
-  CHECK(contains(sweep->body, "\"optimizer.lr\": \"0.020000\""));
+  CHECK(contains(sweep->body, "\"optimizer.lr\": \"0.02\""));
 
   for (const char* missing :
        {"/api/runs/zzzzzz", "/api/sweeps/zzzzzz", "/api/nothing", "/api/runs/last/nothing"}) {
