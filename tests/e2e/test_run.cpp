@@ -101,6 +101,13 @@ const std::string kLongRun =
 int interrupt_run(const TempDir& dir, const std::string& args, int sig) {
   return e2e::signal_when(dir, args, "^run ", 0.8, sig);
 }
+
+/// The one run of a fresh store: quickstart stopped by SIGTERM with its checkpoint; its id.
+std::string sigtermed_quickstart(const TempDir& dir) {
+  REQUIRE(interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM) ==
+          143);
+  return query_one(dir, "SELECT id FROM runs");
+}
 }  // namespace
 
 TEST_CASE("an interrupted and resumed run ends exactly like an uninterrupted one",
@@ -197,9 +204,7 @@ TEST_CASE("after kill -9 at any point, --resume ends bit-identical to an uninter
 TEST_CASE("a checkpoint the store recorded and that is gone is an error, not a start over",
           "[e2e][run][resume]") {
   TempDir dir;
-  REQUIRE(interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM) ==
-          143);
-  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string id = sigtermed_quickstart(dir);
   const std::string ckpt = query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt";
   REQUIRE(fs::remove(ckpt));
   auto resumed = fabric_exp(dir, "run --resume " + id);
@@ -212,9 +217,7 @@ TEST_CASE("a checkpoint in place that the store has no record of yet resumes on 
           "[e2e][run][resume]") {
   // The state a kill leaves between a checkpoint's rename and the store's record of its digest.
   TempDir dir;
-  REQUIRE(interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM) ==
-          143);
-  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string id = sigtermed_quickstart(dir);
   fabric::store::Database(dir.str("store.db"))
       .exec("DELETE FROM artifacts WHERE kind = 'checkpoint'");
   auto resumed = fabric_exp(dir, "run --resume " + id);
@@ -226,10 +229,7 @@ TEST_CASE("a checkpoint in place that the store has no record of yet resumes on 
 TEST_CASE("a checkpoint whose bytes were changed is refused, naming the file and a sound one",
           "[e2e][run][resume][integrity]") {
   TempDir dir;
-  const int code =
-      interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGTERM);
-  REQUIRE(code == 143);
-  const std::string id = query_one(dir, "SELECT id FROM runs");
+  const std::string id = sigtermed_quickstart(dir);
   const std::string ckpt = query_one(dir, "SELECT run_dir FROM runs") + "/checkpoints/last.ckpt";
   REQUIRE(fs::exists(ckpt));
   // Overwrite bytes in the middle of the file in place: same size, tensor data changed.
