@@ -57,7 +57,9 @@ const std::map<std::string, std::string>& run_columns() {
        "(SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, value FROM tags WHERE "
        "tags.run_id = runs.id ORDER BY key))"},
       {"metric",
-       "(SELECT key || ' ' || printf('%.4g', last) FROM metric_summary WHERE "
+       // NULL is a stored NaN, which printf would show as 0.
+       "(SELECT key || ' ' || CASE WHEN last IS NULL THEN 'nan' ELSE printf('%.4g', last) END "
+       "FROM metric_summary WHERE "
        "metric_summary.run_id = runs.id ORDER BY CASE WHEN key LIKE 'val/%' AND key NOT LIKE "
        "'%loss%' THEN 0 WHEN key = 'val/loss' THEN 1 WHEN key LIKE 'test/%' THEN 2 WHEN key = "
        "'train/loss' THEN 3 ELSE 4 END, key LIMIT 1)"},

@@ -331,15 +331,21 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
       put.run();
       keys.insert(p.key);
     }
+    // A NaN is stored as NULL: it can be the last value (a diverged run shows it), never the
+    // least or the greatest.
     auto summary = db_->prepare(R"sql(
 INSERT OR REPLACE INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
 SELECT ?1, ?2,
   (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1),
   (SELECT max(step) FROM metrics WHERE run_id = ?1 AND key = ?2),
-  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value ASC, step ASC LIMIT 1),
-  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value ASC, step ASC LIMIT 1),
-  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value DESC, step ASC LIMIT 1),
-  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value DESC, step ASC LIMIT 1),
   (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2))sql");
     for (const auto& k : keys) {
       summary.bind_all({id, k});
@@ -457,25 +463,55 @@ std::vector<MetricSummary> RunStore::summaries(const std::string& id) {
   st.bind(1, id);
   std::vector<MetricSummary> out;
   while (st.step()) {
-    out.push_back({st.text(0), st.real(1), st.real(3), st.real(5), st.integer(2), st.integer(4),
-                   st.integer(6), st.integer(7)});
+    out.push_back({st.text(0), st.real_or_nan(1), st.real_or_nan(3), st.real_or_nan(5),
+                   st.integer(2), st.integer(4), st.integer(6), st.integer(7)});
   }
   return out;
 }
 
 std::vector<MetricPoint> RunStore::metrics(const std::string& id,
                                            const std::vector<std::string>& keys) {
-  auto st = db_->prepare(
-      "SELECT key, step, coalesce(epoch,0), value, coalesce(wall_time,0) "
-      "FROM metrics WHERE run_id = ? ORDER BY key, step");
-  st.bind(1, id);
-  std::set<std::string> wanted(keys.begin(), keys.end());
+  // One key at a time when some are named, so the primary key (run_id, key, step) finds them
+  // instead of a scan of every key of the run.
+  auto st = db_->prepare(keys.empty()
+                             ? "SELECT key, step, coalesce(epoch,0), value, coalesce(wall_time,0) "
+                               "FROM metrics WHERE run_id = ? ORDER BY key, step"
+                             : "SELECT key, step, coalesce(epoch,0), value, coalesce(wall_time,0) "
+                               "FROM metrics WHERE run_id = ? AND key = ? ORDER BY step");
+  const std::set<std::string> wanted(keys.begin(), keys.end());
   std::vector<MetricPoint> out;
-  while (st.step()) {
-    MetricPoint p{st.text(0), st.integer(1), st.integer(2), st.real(3), st.real(4)};
-    if (wanted.empty() || wanted.count(p.key)) out.push_back(std::move(p));
+  auto read = [&] {
+    while (st.step())
+      out.push_back({st.text(0), st.integer(1), st.integer(2), st.real_or_nan(3), st.real(4)});
+  };
+  if (keys.empty()) {
+    st.bind(1, id);
+    read();
+  }
+  for (const auto& key : wanted) {
+    st.reset();
+    st.bind_all({id, key});
+    read();
   }
   return out;
+}
+
+void RunStore::for_each_point(const std::string& id, const std::string& key,
+                              const std::function<void(int64_t step, double value)>& visit) {
+  auto st =
+      db_->prepare("SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step");
+  st.bind_all({id, key});
+  while (st.step()) visit(st.integer(0), st.real_or_nan(1));
+}
+
+int64_t RunStore::finite_point_count(const std::string& id, const std::string& key) {
+  // NULL (a stored NaN) and the infinities fall outside the range of finite doubles.
+  auto st = db_->prepare(
+      "SELECT count(*) FROM metrics WHERE run_id = ? AND key = ? "
+      "AND value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308");
+  st.bind_all({id, key});
+  st.step();
+  return st.integer(0);
 }
 
 std::vector<Artifact> RunStore::artifacts(const std::string& id) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,7 +109,14 @@ class RunStore {
   std::vector<std::pair<std::string, std::string>> params(const std::string& id);
   std::map<std::string, std::string> tags(const std::string& id);
   std::vector<MetricSummary> summaries(const std::string& id);
+  /// The points of `keys` (all keys when empty), by key then step.
   std::vector<MetricPoint> metrics(const std::string& id, const std::vector<std::string>& keys);
+  /// One metric's points in step order, a row at a time: a curve of millions of points is never
+  /// held whole. A NaN comes as NaN.
+  void for_each_point(const std::string& id, const std::string& key,
+                      const std::function<void(int64_t step, double value)>& visit);
+  /// How many of one metric's points are finite (neither NaN nor infinite).
+  int64_t finite_point_count(const std::string& id, const std::string& key);
   std::vector<Artifact> artifacts(const std::string& id);
   /// Runs still "running" whose heartbeat is older than `timeout` seconds become "failed".
   int reap_stale(double timeout = 120);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <thread>
 
 namespace fabric::store {
@@ -79,6 +80,9 @@ int64_t Statement::integer(int i) const {
 }
 double Statement::real(int i) const {
   return sqlite3_column_double(stmt_, i);
+}
+double Statement::real_or_nan(int i) const {
+  return is_null(i) ? std::numeric_limits<double>::quiet_NaN() : real(i);
 }
 std::string Statement::text(int i) const {
   const auto* p = sqlite3_column_text(stmt_, i);

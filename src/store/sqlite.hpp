@@ -46,6 +46,8 @@ class Statement {
   bool is_null(int i) const;
   int64_t integer(int i) const;
   double real(int i) const;
+  /// A metric value: SQLite stores a bound NaN as NULL, so NULL reads back as NaN, not 0.
+  double real_or_nan(int i) const;
   std::string text(int i) const;
   SqlValue value(int i) const;
 

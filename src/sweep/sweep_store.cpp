@@ -290,7 +290,7 @@ std::vector<std::vector<double>> SweepStore::finished_curves(const std::string& 
       current = st.integer(0);
       out.emplace_back();
     }
-    out.back().push_back(st.real(1));
+    out.back().push_back(st.real_or_nan(1));
   }
   return out;
 }

@@ -3,10 +3,13 @@
 
 #include <sqlite3.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
+#include "store/run_query.hpp"
 #include "store/run_store.hpp"
 #include "store/schema.hpp"
 #include "support/helpers.hpp"
@@ -152,6 +155,42 @@ TEST_CASE("replayed steps of a resumed run overwrite instead of duplicating", "[
   CHECK(summary[0].max == 3.0);  // the overwritten 9.0 is gone from the summary too
   CHECK(summary[0].last == 1.0);
   CHECK(summary[0].count == 4);
+}
+
+TEST_CASE("a NaN metric reads back as NaN and never becomes a run's best or worst value",
+          "[store][nan]") {
+  // SQLite stores a bound NaN as NULL; read as a plain double it would be 0, a perfect loss.
+  test_support::TempDir dir;
+  RunStore s(dir.str("s.db"));
+  NewRun r;
+  r.name = "diverged";
+  r.runs_root = dir.str("runs");
+  auto id = s.create_run(r);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.log_metrics(id, {{"loss", 1, 0, 2.0, 0},
+                     {"loss", 2, 0, nan, 0},
+                     {"loss", 3, 0, 0.5, 0},
+                     {"loss", 4, 0, nan, 0}});
+  auto points = s.metrics(id, {"loss"});
+  REQUIRE(points.size() == 4);
+  CHECK(std::isnan(points[1].value));
+  CHECK(std::isnan(points[3].value));
+  std::vector<double> streamed;
+  s.for_each_point(id, "loss", [&](int64_t, double v) { streamed.push_back(v); });
+  REQUIRE(streamed.size() == 4);
+  CHECK(std::isnan(streamed[3]));
+  CHECK(s.finite_point_count(id, "loss") == 2);
+  auto summary = s.summaries(id);
+  REQUIRE(summary.size() == 1);
+  CHECK(std::isnan(summary[0].last));  // it diverged at the end: that shows
+  CHECK(summary[0].min == 0.5);
+  CHECK(summary[0].min_step == 3);
+  CHECK(summary[0].max == 2.0);
+  CHECK(summary[0].count == 4);
+  auto shown = select_runs(s, {"", "", {"metric"}, 10});
+  REQUIRE(shown.rows.size() == 1);
+  REQUIRE(shown.headers.back() == "metric");
+  CHECK(std::get<std::string>(shown.rows[0].back()) == "loss nan");
 }
 
 TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
