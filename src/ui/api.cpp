@@ -5,6 +5,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cli/open_store.hpp"
@@ -100,28 +101,25 @@ std::string series_json(store::RunStore& s, const std::string& id, const QueryPa
   if (keys.empty())
     for (const auto& m : s.summaries(id)) keys.push_back(m.key);
   const auto max_points = size_t(integer_param(params, "max_points", 2000, 3, kMaxPoints));
-  // JSON has no NaN or infinity: a diverged value is left out of its curve, and counted.
-  struct Curve {
-    std::vector<Point> finite;
-    size_t non_finite = 0;
-  };
-  std::map<std::string, Curve> curves;
-  for (const auto& k : keys) curves[k];
-  for (const auto& p : s.metrics(id, keys)) {
-    Curve& c = curves[p.key];
-    if (std::isfinite(p.value)) {
-      c.finite.push_back({double(p.step), p.value});
-    } else {
-      ++c.non_finite;
-    }
-  }
   std::string o = "{\"run\": " + json_string(id) + ", \"series\": {";
   bool first = true;
-  for (const auto& [key, curve] : curves) {
-    const auto kept = lttb(curve.finite, max_points);
+  for (const auto& key : std::set<std::string>(keys.begin(), keys.end())) {
+    // Streamed from the store through LTTB: a curve of any length costs two buckets of memory.
+    // JSON has no NaN or infinity: a diverged value is left out of its curve, and counted.
+    LttbStream curve(size_t(s.finite_point_count(id, key)), max_points);
+    size_t points = 0, non_finite = 0;
+    s.for_each_point(id, key, [&](int64_t step, double value) {
+      ++points;
+      if (std::isfinite(value)) {
+        curve.push({double(step), value});
+      } else {
+        ++non_finite;
+      }
+    });
+    const auto kept = curve.finish();
     o += std::string(first ? "\n" : ",\n") + json_string(key) +
-         ": {\"points\": " + std::to_string(curve.finite.size() + curve.non_finite) +
-         ", \"non_finite\": " + std::to_string(curve.non_finite) + ", \"x\": [";
+         ": {\"points\": " + std::to_string(points) +
+         ", \"non_finite\": " + std::to_string(non_finite) + ", \"x\": [";
     for (size_t i = 0; i < kept.size(); ++i)
       o += (i ? "," : "") + cli::json_value(int64_t(kept[i].x));
     o += "], \"y\": [";

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <thread>
 
 #include "store/run_store.hpp"
@@ -52,6 +53,8 @@ struct Fixture {
       points.push_back({"train/loss", step, step / 1000, 1.0 / double(step + 1), 0});
     points.push_back({"val/loss", 10, 0, std::numeric_limits<double>::infinity(), 0});
     points.push_back({"val/loss", 20, 0, 0.5, 0});
+    for (int64_t step = 0; step < 100000; step += 5000)
+      points.push_back({"sys/rss_mib", step, step / 1000, 300.0 + double(step) / 1000.0, 0});
     s.log_metrics(finished, points);
     s.set_tag(finished, "team", "<vision>");
     const std::string run_dir = s.get(finished)->run_dir;
@@ -129,6 +132,80 @@ TEST_CASE("LTTB keeps the first and last points, the threshold, and the peaks", 
   // Fewer points than the threshold come back as they are.
   std::vector<Point> few{{0, 1}, {1, 2}, {2, 3}};
   CHECK(fabric::ui::lttb(few, 500).size() == 3);
+}
+
+namespace {
+/// LTTB over the whole curve in memory, as Steinarsson's paper writes it: what the stream must
+/// reproduce.
+std::vector<Point> reference_lttb(const std::vector<Point>& points, size_t threshold) {
+  const size_t n = points.size();
+  if (threshold < 3 || n <= threshold) return points;
+  std::vector<Point> out{points.front()};
+  const double width = double(n - 2) / double(threshold - 2);
+  size_t kept = 0;
+  for (size_t b = 0; b < threshold - 2; ++b) {
+    const size_t begin = size_t(std::floor(double(b) * width)) + 1;
+    const size_t end = std::min(size_t(std::floor(double(b + 1) * width)) + 1, n - 1);
+    const size_t next_end = std::min(size_t(std::floor(double(b + 2) * width)) + 1, n);
+    double mx = 0, my = 0;
+    for (size_t i = end; i < next_end; ++i) mx += points[i].x, my += points[i].y;
+    mx /= double(next_end - end), my /= double(next_end - end);
+    const Point& a = points[kept];
+    double best_area = -1;
+    size_t best = begin;
+    for (size_t i = begin; i < end; ++i) {
+      const double area =
+          std::abs((a.x - mx) * (points[i].y - a.y) - (a.x - points[i].x) * (my - a.y));
+      if (area > best_area) best_area = area, best = i;
+    }
+    out.push_back(points[best]);
+    kept = best;
+  }
+  out.push_back(points.back());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("streamed LTTB keeps exactly the paper's points, holding two buckets at a time",
+          "[ui][lttb]") {
+  std::mt19937 random(7);
+  std::normal_distribution<double> noise;
+  for (size_t n : {4u, 10u, 1001u, 1002u, 4999u, 100000u}) {
+    for (size_t threshold : {3u, 5u, 1000u, 2000u}) {
+      std::vector<Point> curve;
+      double y = 0;
+      for (size_t i = 0; i < n; ++i) curve.push_back({double(i * 3), y += noise(random)});
+      fabric::ui::LttbStream stream(n, threshold);
+      for (const Point& p : curve) stream.push(p);
+      const size_t peak = stream.peak_held();
+      const auto kept = stream.finish();
+      const auto expected = reference_lttb(curve, threshold);
+      INFO("n " << n << " threshold " << threshold);
+      REQUIRE(kept.size() == expected.size());
+      for (size_t i = 0; i < kept.size(); ++i) {
+        CHECK(kept[i].x == expected[i].x);
+        CHECK(kept[i].y == expected[i].y);
+      }
+      if (n > threshold)
+        CHECK(peak <= 2 * size_t(std::ceil(double(n) / double(threshold - 2))) + 2);
+    }
+  }
+  // A count that was stale (the run logged more, or fewer, points between the count and the
+  // read): never more than the threshold, the first and the last point seen kept.
+  std::vector<Point> curve;
+  for (int i = 0; i < 700; ++i) curve.push_back({double(i), double(i % 7)});
+  fabric::ui::LttbStream fewer(1000, 100);
+  for (const Point& p : curve) fewer.push(p);
+  const auto cut = fewer.finish();
+  CHECK(cut.size() <= 100);
+  CHECK(cut.front().x == 0);
+  CHECK(cut.back().x == 699);
+  for (size_t i = 1; i < cut.size(); ++i) CHECK(cut[i].x > cut[i - 1].x);
+  fabric::ui::LttbStream more(500, 100);
+  for (const Point& p : curve) more.push(p);
+  const auto capped = more.finish();
+  CHECK(capped.size() == 100);
+  CHECK(capped.back().x == 499);
 }
 
 TEST_CASE("the JSON API: runs with filter and paging, a run, its series, log and sweeps",
@@ -470,6 +547,11 @@ TEST_CASE("a real browser draws the runs, run, compare and sweep pages, and a li
     const std::string dom = browse(root + "/run/" + f.finished, 3000, (shots / "run.png").string());
     CHECK(contains(dom, "data-metric=\"train/loss\""));
     CHECK(contains(dom, "class=\"curve\" data-points=\"2000\""));  // LTTB, from 100,000
+    // The process's own figures in their section, not among the training curves.
+    const size_t system = dom.find("id=\"system-charts\"");
+    REQUIRE(system != std::string::npos);
+    CHECK(dom.find("data-metric=\"sys/rss_mib\"") > system);
+    CHECK(dom.find("data-metric=\"train/loss\"") < system);
     CHECK(contains(dom, "line three"));
     CHECK(contains(dom, "hidden = [64]"));
   }

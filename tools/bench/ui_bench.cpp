@@ -5,7 +5,11 @@
 //   build/tools/bench/bench-ui [--runs 10000] [--points 100000] [--repeats 20]
 //
 // Figures: the median and the worst of `repeats` requests, wall time at the client (the server's
-// time plus a loopback round trip), and the server process's peak resident memory.
+// time plus a loopback round trip), and the server process's peak resident memory. Then the
+// long metric downsampled both ways, side by side: read whole into memory and LTTB'd (how the
+// server did it first), and streamed from the store through LttbStream (how it does it now),
+// each with the peak resident memory it added (Linux's VmHWM, reset before each; the stream goes
+// first, so memory the other freed cannot hide its own).
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 #include <sys/resource.h>
@@ -15,9 +19,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "store/run_store.hpp"
+#include "ui/lttb.hpp"
 #include "ui/server.hpp"
 
 namespace {
@@ -29,6 +36,16 @@ long peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024;
+}
+/// A line of /proc/self/status in kB (VmRSS: now, VmHWM: the peak since the last reset).
+double status_mb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
+  return 0;
+}
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
 }
 }  // namespace
 
@@ -105,5 +122,27 @@ int main(int argc, char** argv) {
   std::printf("peak RSS: %ld MB after filling, %ld MB after serving\n", rss_before, peak_rss_mb());
   server.stop();
   serving.join();
+
+  fabric::store::RunStore store(path);
+  auto downsample = [&](const char* how, auto&& run) {
+    reset_peak_rss();
+    const double before = status_mb("VmRSS");
+    const auto t = Clock::now();
+    const size_t kept = run();
+    std::printf("%-44s %7.1f ms  %5zu points  peak RSS +%.1f MB\n", how, ms_since(t), kept,
+                status_mb("VmHWM") - before);
+  };
+  downsample("long metric streamed through LttbStream", [&] {
+    fabric::ui::LttbStream stream(size_t(store.finite_point_count(long_run, "long/loss")), 2000);
+    store.for_each_point(long_run, "long/loss",
+                         [&](int64_t step, double value) { stream.push({double(step), value}); });
+    return stream.finish().size();
+  });
+  downsample("long metric read whole, then LTTB to 2,000", [&] {
+    std::vector<fabric::ui::Point> curve;
+    for (const auto& p : store.metrics(long_run, {"long/loss"}))
+      curve.push_back({double(p.step), p.value});
+    return fabric::ui::lttb(curve, 2000).size();
+  });
   std::filesystem::remove_all(dir);
 }

@@ -324,12 +324,20 @@ async function runPage(ref) {
     ["git", run.git_commit ? run.git_commit + (run.git_dirty ? " (dirty)" : "") : ""],
   ]));
   const chartsBox = el("div", {class: "charts", id: "charts"});
-  const {options, controls} = chartControls(() => [...chartsBox.children]);
+  // sys/: what the process and its device used (CPU %, resident memory, GPU memory and load).
+  const systemBox = el("div", {class: "charts", id: "system-charts"});
+  const {options, controls} = chartControls(() => [...chartsBox.children, ...systemBox.children]);
   root.append(el("h2", {}, "Metrics"), controls, chartsBox);
+  const systemSection = el("section", {}, el("h2", {}, "System"), systemBox);
+  root.append(systemSection);
   const drawCharts = async () => {
     const series = await api("runs/" + encodeURIComponent(run.id) + "/series", {max_points: 2000});
-    chartsBox.replaceChildren(...Object.entries(series.series).map(([key, s]) =>
-      lineChart(key, [{name: run.name, x: s.x, y: s.y, total: s.points, nonFinite: s.non_finite, color: COLORS[0]}], options)));
+    const chart = ([key, s]) =>
+      lineChart(key, [{name: run.name, x: s.x, y: s.y, total: s.points, nonFinite: s.non_finite, color: COLORS[0]}], options);
+    const entries = Object.entries(series.series);
+    chartsBox.replaceChildren(...entries.filter(([key]) => !key.startsWith("sys/")).map(chart));
+    systemBox.replaceChildren(...entries.filter(([key]) => key.startsWith("sys/")).map(chart));
+    systemSection.hidden = systemBox.children.length === 0;
   };
   await drawCharts();
   const log = el("pre", {id: "log"});
