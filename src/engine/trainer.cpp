@@ -12,6 +12,7 @@
 #include "engine/objectives.hpp"
 #include "engine/optim.hpp"
 #include "engine/step_profiler.hpp"
+#include "engine/system_metrics.hpp"
 #include "exp/recipe/tables.hpp"
 #include "fabric/data/sampler.hpp"
 
@@ -85,6 +86,7 @@ struct Trainer::Impl {
   bool at_epoch_end = false, resuming = false;
   std::chrono::steady_clock::time_point loop_started{};
   std::optional<StepProfiler> profiler{};
+  std::optional<SystemMetrics> system_metrics{};
   FitResult result{};
 
   // ---- what a checkpoint holds (restore, save) ----------------------------------------------
@@ -419,6 +421,7 @@ bool Trainer::Impl::after_step(const at::Tensor& value, bool& stop) {
     call("on_log");
   }
   if (print_now) out.step(loop.global_step, epoch, loss_value, samples_per_sec);
+  if (auto sample = system_metrics->sample_if_due()) loop.log(*sample);
   if (run.val_every_n_steps > 0 && loop.global_step % run.val_every_n_steps == 0) {
     validate();
     // Early stopping and pruning decide at a validation and stop there (as Lightning's
@@ -493,6 +496,9 @@ FitResult Trainer::fit(const std::string& resume_from) {
   I.call("on_train_start");
   I.profiler.emplace(I.fabric.is_global_zero() ? I.run.profile_step : 0, I.fabric.device(),
                      I.run_dir + "/profile.json");
+  const c10::Device device = I.fabric.device();
+  I.system_metrics.emplace(I.run.system_metrics_interval,
+                           device.is_cuda() ? std::optional<int>(device.index()) : std::nullopt);
   I.loop_started = std::chrono::steady_clock::now();
   bool stop = I.loop.global_step >= I.total_steps;
   for (; I.epoch < I.max_epochs && !stop; ++I.epoch) {
@@ -510,6 +516,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
     I.end_epoch(stop);
   }
   I.out.end_progress();
+  if (I.system_metrics->enabled()) I.loop.log(I.system_metrics->sample());
   I.result.pruned = I.loop.pruned;
   if (I.test && !I.loop.pruned) {
     auto values = I.evaluate(*I.test, "test");

@@ -21,6 +21,11 @@ std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
 std::string query_one(const test_support::TempDir& dir, const std::string& sql);
 /// Shell-quotes.
 std::string q(const std::string& s);
+
+/// The metrics rows a seeded run reproduces bit for bit, as a table expression: all but the
+/// wall-clock measurements (sys/ and throughput/), whose values and steps vary from run to run.
+inline const std::string reproducible_metrics =
+    "(SELECT * FROM metrics WHERE key NOT LIKE 'sys/%' AND key NOT LIKE 'throughput/%')";
 /// Starts `fabric-exp <args>` in the background (its output in `dir`/out.txt), waits until a
 /// line of that output matches the extended regex `pattern` (30 s at most), `delay` seconds more,
 /// then sends `sig`; returns the exit status the shell saw (-1 when it could not tell).

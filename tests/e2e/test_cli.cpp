@@ -2,6 +2,10 @@
 // commands, exit statuses, output errors, and what is echoed back from files and arguments.
 #include <catch2/catch.hpp>
 
+#if FABRIC_WITH_PNG
+#include <cairo.h>
+#endif
+
 #include <filesystem>
 #include <fstream>
 
@@ -372,6 +376,37 @@ TEST_CASE("plots: lines with round ticks in the terminal, a labelled SVG with a 
   CHECK(std::count(doc.begin(), doc.end(), 'c') > 0);
   CHECK(contains(doc, "<circle"));                      // single points are visible
   CHECK(contains(doc, "stroke-width=\"3\"/>\n<text"));  // legend swatches
+
+#if FABRIC_WITH_PNG
+  // The same drawing as a PNG, at twice the SVG's size: both runs' colours are on it.
+  auto png = fabric_exp(dir, "plot " + a + " " + b + " val/loss --out curves.PNG");
+  INFO(png.output);
+  REQUIRE(png.exit_code == 0);
+  cairo_surface_t* image = cairo_image_surface_create_from_png(dir.str("curves.PNG").c_str());
+  REQUIRE(cairo_surface_status(image) == CAIRO_STATUS_SUCCESS);
+  const auto svg_width = std::stoi(doc.substr(doc.find("width=\"") + 7));
+  CHECK(cairo_image_surface_get_width(image) == 2 * svg_width);
+  CHECK(cairo_image_surface_get_height(image) == 960);
+  auto pixels_of = [&](uint32_t rgb) {
+    int n = 0;
+    const int stride = cairo_image_surface_get_stride(image);
+    const unsigned char* data = cairo_image_surface_get_data(image);
+    for (int y = 0; y < cairo_image_surface_get_height(image); ++y) {
+      const auto* row = reinterpret_cast<const uint32_t*>(data + y * stride);
+      for (int x = 0; x < cairo_image_surface_get_width(image); ++x)
+        n += (row[x] & 0xffffff) == rgb;
+    }
+    return n;
+  };
+  CHECK(pixels_of(0x1f77b4) > 100);  // the first run's points and legend swatch
+  CHECK(pixels_of(0xd62728) > 100);  // the second's
+  CHECK(pixels_of(0xffffff) > 1000000);
+  cairo_surface_destroy(image);
+#endif
+  auto jpeg = fabric_exp(dir, "plot " + a + " val/loss --out curves.jpg");
+  CHECK(jpeg.exit_code != 0);
+  CHECK(contains(jpeg.output, "--out curves.jpg: the image's name must end in .svg or .png"));
+  CHECK_FALSE(fs::exists(dir.str("curves.jpg")));
 }
 
 TEST_CASE("rerun keeps the original's tags and says how its metrics compare", "[e2e][cli][rerun]") {

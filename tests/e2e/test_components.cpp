@@ -197,9 +197,8 @@ void with_every_alias(toml::table& recipe) {
 
 std::string metrics_of(const TempDir& dir) {
   std::string out;
-  for (const auto& row : e2e::query(dir,
-                                    "SELECT key, step, value FROM metrics WHERE key NOT LIKE "
-                                    "'throughput/%' ORDER BY key, step")) {
+  for (const auto& row : e2e::query(dir, "SELECT key, step, value FROM " +
+                                             e2e::reproducible_metrics + " ORDER BY key, step")) {
     out += row[0] + " " + row[1] + " " + row[2] + "\n";
   }
   return out;

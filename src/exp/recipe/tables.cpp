@@ -42,6 +42,10 @@ const ParamSpec<RunConfig>& run_spec() {
                  "Profile this optimizer step (0: none): operators by self time are printed and "
                  "a Chrome trace is written to the run's profile.json.")
           .check(ge(0))
+          .param(&RunConfig::system_metrics_interval, "system_metrics_interval",
+                 "Seconds between samples of the sys/ metrics: the process's CPU % and resident "
+                 "memory and, on CUDA, its device's memory in use and utilisation (0: off).")
+          .check(ge(0))
           .param(&RunConfig::cuda_graph, "cuda_graph",
                  "Capture the training step in a CUDA graph (static shapes). Not supported yet.");
   return spec;

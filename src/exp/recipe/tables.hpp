@@ -23,6 +23,7 @@ struct RunConfig {
   std::string output_dir = "runs";
   std::string memory_format = "auto";
   int64_t profile_step = 0;
+  double system_metrics_interval = 5.0;
   bool cuda_graph = false;
 };
 const ParamSpec<RunConfig>& run_spec();
