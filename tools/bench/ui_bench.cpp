@@ -117,7 +117,9 @@ int main(int argc, char** argv) {
               "&order_by=" + httplib::detail::encode_query_param("metrics.train/loss.min"));
   measure("runs, page 100 (offset 4950)", "/api/runs?offset=4950");
   measure("one run", "/api/runs/" + long_run);
-  measure("100,000-point series, LTTB to 2,000", "/api/runs/" + long_run + "/series?keys=long/loss&max_points=2000");
+  const std::string long_series = std::to_string(points) + "-point series, LTTB to 2,000";
+  measure(long_series.c_str(),
+          "/api/runs/" + long_run + "/series?keys=long/loss&max_points=2000");
   measure("every series of the run (2,000 each)", "/api/runs/" + long_run + "/series");
   std::printf("peak RSS: %ld MB after filling, %ld MB after serving\n", rss_before, peak_rss_mb());
   server.stop();
