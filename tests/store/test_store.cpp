@@ -17,6 +17,16 @@
 using namespace fabric::store;
 namespace fs = std::filesystem;
 
+namespace {
+/// A run called `name` with its folder under the test's directory.
+NewRun new_run(const test_support::TempDir& dir, const std::string& name) {
+  NewRun r;
+  r.name = name;
+  r.runs_root = dir.str("runs");
+  return r;
+}
+}  // namespace
+
 TEST_CASE("opening a version-1 store migrates it and keeps its runs", "[store][migration]") {
   test_support::TempDir dir;
   const std::string path = dir.str("old.db");
@@ -140,9 +150,7 @@ TEST_CASE("many processes opening one new store at once all get in", "[store][co
 TEST_CASE("replayed steps of a resumed run overwrite instead of duplicating", "[store][resume]") {
   test_support::TempDir dir;
   RunStore s(dir.str("s.db"));
-  NewRun r;
-  r.name = "resumed";
-  r.runs_root = dir.str("runs");
+  NewRun r = new_run(dir, "resumed");
   auto id = s.create_run(r);
   s.log_metrics(id, {{"loss", 1, 0, 3.0, 0}, {"loss", 2, 0, 2.0, 0}, {"loss", 3, 0, 9.0, 0}});
   // The run died after step 3 and resumed from a checkpoint at step 2: steps 3.. are replayed.
@@ -162,9 +170,7 @@ TEST_CASE("a NaN metric reads back as NaN and never becomes a run's best or wors
   // SQLite stores a bound NaN as NULL; read as a plain double it would be 0, a perfect loss.
   test_support::TempDir dir;
   RunStore s(dir.str("s.db"));
-  NewRun r;
-  r.name = "diverged";
-  r.runs_root = dir.str("runs");
+  NewRun r = new_run(dir, "diverged");
   auto id = s.create_run(r);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   s.log_metrics(id, {{"loss", 1, 0, 2.0, 0},
@@ -196,9 +202,7 @@ TEST_CASE("a NaN metric reads back as NaN and never becomes a run's best or wors
 TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   test_support::TempDir dir;
   RunStore s(dir.str("s.db"));
-  NewRun r;
-  r.name = "dead";
-  r.runs_root = dir.str("runs");
+  NewRun r = new_run(dir, "dead");
   auto id = s.create_run(r);
   // Pretend it ran in a process that has exited: a child that is already gone.
   auto child = test_support::run_command("sh -c 'echo $$'");
@@ -228,9 +232,7 @@ TEST_CASE("run ids: unique prefixes resolve, ambiguous ones are refused, last is
           "[store][ids]") {
   test_support::TempDir dir;
   RunStore s(dir.str("s.db"));
-  NewRun r;
-  r.name = "x";
-  r.runs_root = dir.str("runs");
+  NewRun r = new_run(dir, "x");
   std::set<std::string> ids;
   std::string newest;
   for (int i = 0; i < 40; ++i) ids.insert(newest = s.create_run(r));
