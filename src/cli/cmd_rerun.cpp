@@ -39,11 +39,15 @@ void compare_with_original(const std::string& store_path, const std::string& ori
   const std::string rerun_id = st.text(0);
   std::map<std::string, double> after;
   for (const auto& m : s.summaries(rerun_id)) after[m.key] = m.last;
-  int differ = 0, compared = 0;
+  int differ = 0, compared = 0, wall_clock = 0;
   std::cout << "\nrerun " << rerun_id << " against " << original << " (last values):\n";
   for (const auto& m : before) {
     auto it = after.find(m.key);
     if (it == after.end() || m.key == "epoch") continue;
+    if (store::is_wall_clock_metric(m.key)) {
+      ++wall_clock;
+      continue;
+    }
     ++compared;
     const bool same = it->second == m.last;
     differ += !same;
@@ -55,6 +59,9 @@ void compare_with_original(const std::string& store_path, const std::string& ori
     std::cout << (differ == 0 ? "every metric identical\n"
                               : std::to_string(differ) + " of " + std::to_string(compared) +
                                     " metrics differ\n");
+  if (wall_clock > 0)
+    std::cout << "(" << wall_clock
+              << " sys/ and throughput/ metrics measure the machine, not training: not compared)\n";
 }
 
 int rerun(const std::string& ref, const std::string& store_arg) {

@@ -1,5 +1,6 @@
 #include "engine/run.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -378,8 +379,14 @@ class RunSession {
   /// The final table: each metric's last and best value, and how the run ended.
   void summarize(Reporter& reporter, const FitResult& result, store::Status status) {
     std::vector<Reporter::Row> rows;
+    std::string system;  // the sys/ figures: a line, not rows with a "best"
     for (const auto& s : store_->summaries(run_id_)) {
       if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;
+      if (s.key.rfind("sys/", 0) == 0) {
+        system += (system.empty() ? "" : ", ") + s.key.substr(4) + " " +
+                  fmt::format("{:.4g}", s.last) + " (max " + fmt::format("{:.4g}", s.max) + ")";
+        continue;
+      }
       const bool low = lower_is_better(s.key);
       rows.push_back({s.key, s.last, low ? s.min : s.max, low ? s.min_step : s.max_step});
     }
@@ -390,6 +397,7 @@ class RunSession {
         {"steps", std::to_string(result.global_step)},
         {"time", secs},
         {"folder", run_dir_}};
+    if (!system.empty()) facts.emplace_back("system", system);
     if (!result.last_checkpoint.empty()) facts.emplace_back("checkpoint", result.last_checkpoint);
     if (!result.stop_reason.empty()) facts.emplace_back("stopped", result.stop_reason);
     if (result.signal) facts.emplace_back("resume with", "fabric-exp run --resume " + run_id_);

@@ -53,6 +53,12 @@ struct RunRecord {
   int64_t seed = 0, pid = 0, world_size = 1;
 };
 
+/// A measurement of the machine rather than of training (sys/: CPU, memory, GPU; throughput/):
+/// two runs of the same seed differ in it, so reproducibility checks leave it out.
+inline bool is_wall_clock_metric(std::string_view key) {
+  return key.substr(0, 4) == "sys/" || key.substr(0, 11) == "throughput/";
+}
+
 struct MetricPoint {
   std::string key{};
   int64_t step = 0;

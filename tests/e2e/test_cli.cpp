@@ -423,6 +423,8 @@ TEST_CASE("rerun keeps the original's tags and says how its metrics compare", "[
         "vision");
   CHECK(contains(again.output, "val/accuracy"));
   CHECK(contains(again.output, "every metric identical"));
+  CHECK(contains(again.output, "sys/ and throughput/ metrics measure the machine"));
+  CHECK_FALSE(contains(again.output, "sys/rss_mib"));
 }
 
 TEST_CASE("config show prints tables in a recipe's order, [run] first", "[e2e][cli][output]") {
