@@ -7,7 +7,9 @@
 namespace fabric::cli {
 
 std::string store_path(const std::string& given) {
-  return given.empty() ? store::default_store_path() : given;
+  std::string path = given.empty() ? store::default_store_path() : given;
+  store::require_sqlite_path(path);
+  return path;
 }
 
 std::unique_ptr<store::RunStore> open_store(const std::string& given) {

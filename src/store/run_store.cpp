@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +27,28 @@ namespace fs = std::filesystem;
 std::string default_store_path() {
   if (const char* env = std::getenv("FABRIC_EXP_STORE"); env && *env) return env;
   return "runs/fabric-exp.db";
+}
+
+void require_sqlite_path(const std::string& location) {
+  const size_t sep = location.find("://");
+  if (sep == std::string::npos || sep == 0) return;
+  const std::string scheme = location.substr(0, sep);
+  for (unsigned char c : scheme)
+    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return;  // a path with "://" in it
+  std::string shown = location;
+  if (const size_t at = shown.find('@', sep); at != std::string::npos) {
+    const size_t colon = shown.find(':', sep + 3);
+    if (colon != std::string::npos && colon < at) shown.replace(colon + 1, at - colon - 1, "***");
+  }
+  if (scheme == "postgresql" || scheme == "postgres")
+    throw StoreError("run store '" + shown +
+                     "': PostgreSQL stores are not supported yet; --store and FABRIC_EXP_STORE "
+                     "take a SQLite file's path");
+  if (scheme == "sqlite" || scheme == "file")  // MLflow's and SQLite's URI forms
+    throw StoreError("run store '" + shown + "': give the SQLite file's path itself, without the " +
+                     scheme + ":// URL");
+  throw StoreError("run store '" + shown + "': unknown store URL scheme '" + scheme +
+                   "'; --store and FABRIC_EXP_STORE take a SQLite file's path");
 }
 
 double now_seconds() {
@@ -162,6 +185,7 @@ std::string hash_text(const std::string& text) {
 }  // namespace
 
 RunStore::RunStore(const std::string& path) {
+  require_sqlite_path(path);
   if (auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent);
   db_ = std::make_unique<Database>(path);
   // Migrations run under the write lock, so two processes opening a new store at once apply
@@ -182,6 +206,7 @@ RunStore::RunStore(const std::string& path) {
 }
 
 std::unique_ptr<RunStore> RunStore::open_read_only(const std::string& path) {
+  require_sqlite_path(path);
   std::unique_ptr<RunStore> store(new RunStore());
   int version = 0;
   try {

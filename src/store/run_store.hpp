@@ -19,6 +19,10 @@ namespace fabric::store {
 
 /// FABRIC_EXP_STORE, else runs/fabric-exp.db.
 std::string default_store_path();
+/// Throws StoreError when `location` is a URL (scheme://...) rather than a SQLite file's path:
+/// PostgreSQL stores are not supported yet, and a URL must never become a folder named
+/// "postgresql:". The message leaves out any password in the URL.
+void require_sqlite_path(const std::string& location);
 /// Seconds since the epoch (wall clock, with fractions).
 double now_seconds();
 /// A fresh id of 8 characters without look-alikes (runs and sweeps); uniqueness is the caller's.

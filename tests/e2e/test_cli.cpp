@@ -409,6 +409,25 @@ TEST_CASE("plots: lines with round ticks in the terminal, a labelled SVG with a 
   CHECK_FALSE(fs::exists(dir.str("curves.jpg")));
 }
 
+TEST_CASE("a store URL is refused with its password hidden, and nothing is created",
+          "[e2e][cli][store]") {
+  TempDir dir;
+  const std::string url = "'postgresql://bob:hunter2@db.example:5432/runs'";
+  for (const std::string& command :
+       {"run " + q(e2e::recipe("quickstart.toml")), std::string("runs"), std::string("ui")}) {
+    auto r = fabric_exp(dir, command + " --store " + url);
+    INFO(command << "\n" << r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.output, "PostgreSQL stores are not supported yet"));
+    CHECK(contains(r.output, "bob:***@db.example"));
+    CHECK_FALSE(contains(r.output, "hunter2"));
+  }
+  auto mlflow_form = fabric_exp(dir, "runs --store sqlite:///runs.db");
+  CHECK(mlflow_form.exit_code == 1);
+  CHECK(contains(mlflow_form.output, "give the SQLite file's path itself"));
+  CHECK(fs::is_empty(dir.path()));
+}
+
 TEST_CASE("rerun keeps the original's tags and says how its metrics compare", "[e2e][cli][rerun]") {
   TempDir dir;
   REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
