@@ -39,8 +39,9 @@ class NvmlDevice {
     void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) return nullptr;
     std::unique_ptr<NvmlDevice> d(new NvmlDevice(lib));
-    if (!d->resolve() || d->init_() != 0 || !d->find(cuda_index)) return nullptr;
-    d->initialised_ = true;
+    if (!d->resolve() || d->init_() != 0) return nullptr;
+    d->initialised_ = true;  // shut down again however the lookup goes
+    if (!d->find(cuda_index)) return nullptr;
     return d;
   }
   ~NvmlDevice() {
@@ -98,9 +99,9 @@ class NvmlDevice {
       entry = entries[size_t(cuda_index)];
     }
     if (entry.empty()) return false;
-    bool numeric = true;
+    bool numeric = entry.size() <= 4;  // no machine has 10,000 GPUs; longer is not an index
     for (char c : entry) numeric = numeric && std::isdigit(static_cast<unsigned char>(c));
-    if (numeric) return by_index_(unsigned(std::stoul(entry)), &device_) == 0;
+    if (numeric) return by_index_(unsigned(std::stoi(entry)), &device_) == 0;
     return by_uuid_(entry.c_str(), &device_) == 0;
   }
 
