@@ -411,7 +411,7 @@ std::string resolve_id(Database& db, const std::string& table, const std::string
   if (ref == "last") {
     auto st =
         db.prepare("SELECT id FROM " + table + " ORDER BY created_at DESC, rowid DESC LIMIT 1");
-    if (!st.step()) throw StoreError("no " + table + " in '" + db.path() + "' yet");
+    if (!st.step()) throw UnknownReference("no " + table + " in '" + db.path() + "' yet");
     return st.text(0);
   }
   auto st = db.prepare("SELECT id FROM " + table +
@@ -421,11 +421,11 @@ std::string resolve_id(Database& db, const std::string& table, const std::string
   while (st.step()) found.push_back(st.text(0));
   for (const auto& f : found)
     if (f == ref) return f;
-  if (found.empty()) throw StoreError("no " + noun + " '" + ref + "' in '" + db.path() + "'");
+  if (found.empty()) throw UnknownReference("no " + noun + " '" + ref + "' in '" + db.path() + "'");
   if (found.size() > 1) {
     std::string list;
     for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
-    throw StoreError(noun + " prefix '" + ref + "' is ambiguous: " + list);
+    throw UnknownReference(noun + " prefix '" + ref + "' is ambiguous: " + list);
   }
   return found[0];
 }

@@ -113,7 +113,7 @@ class RunStore {
   void add_artifact(const std::string& id, const std::string& path, const std::string& kind);
   void remove_artifact(const std::string& id, const std::string& path);
 
-  /// A full id, a unique prefix, or "last" (the newest run). Throws StoreError otherwise.
+  /// A full id, a unique prefix, or "last" (the newest run). Throws UnknownReference otherwise.
   std::string resolve(const std::string& ref);
   std::optional<RunRecord> get(const std::string& id);
   std::vector<std::pair<std::string, std::string>> params(const std::string& id);
@@ -139,7 +139,7 @@ class RunStore {
 };
 
 /// A full id, a unique prefix, or "last" (the newest) of the rows of `table` ("runs" or
-/// "sweeps"); `noun` names one in errors. Throws StoreError otherwise.
+/// "sweeps"); `noun` names one in errors. Throws UnknownReference otherwise.
 std::string resolve_id(Database& db, const std::string& table, const std::string& noun,
                        const std::string& ref);
 

@@ -22,6 +22,12 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A run or sweep reference (id, prefix, "last") that names none, or more than one.
+class UnknownReference : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 /// A bound value: NULL, integer, real or text.
 using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
 
