@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -130,15 +129,34 @@ std::string series_json(store::RunStore& s, const std::string& id, const QueryPa
   return o + "}}";
 }
 
-std::string log_json(const store::RunRecord& run, const QueryParams& params) {
-  const auto lines = size_t(integer_param(params, "lines", 200, 1, kMaxLogLines));
-  std::ifstream in(run.run_dir + "/train.log");
-  std::deque<std::string> tail;
-  std::string line;
-  while (std::getline(in, line)) {
-    tail.push_back(line);
-    if (tail.size() > lines) tail.pop_front();
+/// The last `count` lines of a file (as std::getline splits them), read from its end in blocks:
+/// a running run's page asks every two seconds, and its log only grows.
+std::vector<std::string> last_lines(const std::string& path, size_t count) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return {};
+  std::streamoff start = in.tellg();
+  std::string text;
+  constexpr std::streamoff kBlock = 64 * 1024;
+  // More newlines than lines wanted: everything after the first one is whole lines.
+  while (start > 0 && size_t(std::count(text.begin(), text.end(), '\n')) <= count) {
+    const std::streamoff from = std::max<std::streamoff>(0, start - kBlock);
+    std::string block(size_t(start - from), '\0');
+    in.seekg(from);
+    in.read(block.data(), std::streamsize(block.size()));
+    text.insert(0, block);
+    start = from;
   }
+  std::vector<std::string> lines;
+  std::stringstream split(text);
+  for (std::string line; std::getline(split, line);) lines.push_back(std::move(line));
+  if (start > 0 && !lines.empty()) lines.erase(lines.begin());  // cut in the middle
+  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - std::ptrdiff_t(count));
+  return lines;
+}
+
+std::string log_json(const store::RunRecord& run, const QueryParams& params) {
+  const auto count = size_t(integer_param(params, "lines", 200, 1, kMaxLogLines));
+  const auto tail = last_lines(run.run_dir + "/train.log", count);
   std::string o = "{\"run\": " + json_string(run.id) + ", \"lines\": [";
   for (size_t i = 0; i < tail.size(); ++i) o += (i ? ",\n" : "\n") + json_string(tail[i]);
   return o + "]}";
@@ -258,15 +276,8 @@ ApiResponse handle_api(const std::string& store_path, const std::string& path,
     return error(400, e.what(), "\"column\": " + std::to_string(e.column()));
   } catch (const BadRequest& e) {
     return error(e.status, e.what());
-  } catch (const store::StoreError& e) {
-    // An unknown or ambiguous run or sweep reference is the request's fault (resolve()'s
-    // messages); anything else, such as a store that went away, is the server's.
-    const std::string what = e.what();
-    const bool unknown_ref = what.rfind("no run '", 0) == 0 || what.rfind("no sweep '", 0) == 0 ||
-                             what.rfind("no runs in", 0) == 0 ||
-                             what.rfind("no sweeps in", 0) == 0 ||
-                             what.find("is ambiguous") != std::string::npos;
-    return error(unknown_ref ? 404 : 500, what);
+  } catch (const store::UnknownReference& e) {
+    return error(404, e.what());  // the request's fault; any other store error is the server's
   } catch (const std::exception& e) {
     return error(500, e.what());
   }

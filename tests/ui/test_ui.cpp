@@ -30,6 +30,12 @@ bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
+int count_of(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 /// A store with a finished run (curves, artifacts, a hostile name and note), a running one, and
 /// a sweep of three trials (one pruned, one failed).
 struct Fixture {
@@ -275,6 +281,23 @@ TEST_CASE("the JSON API: runs with filter and paging, a run, its series, log and
   REQUIRE(log);
   CHECK(contains(log->body, "line three"));
   CHECK_FALSE(contains(log->body, "line one"));
+  // A log of many 64 KiB blocks, its last line unterminated: exactly the last lines, whole.
+  {
+    const std::string log_path =
+        fabric::store::RunStore(f.store_path).get(f.finished)->run_dir + "/train.log";
+    std::ofstream out(log_path);
+    for (int i = 0; i < 30000; ++i) out << "step " << i << " loss " << 1.0 / (i + 1) << "\n";
+    out << "the end";
+  }
+  for (int lines : {1, 2, 4999, 5000}) {
+    auto tail = c.Get("/api/runs/" + f.finished + "/log?lines=" + std::to_string(lines));
+    REQUIRE(tail);
+    INFO(lines);
+    CHECK(count_of(tail->body, "\"step ") == lines - 1);
+    if (lines > 1) CHECK(contains(tail->body, "\"step " + std::to_string(30001 - lines) + " loss"));
+    CHECK_FALSE(contains(tail->body, "\"step " + std::to_string(30000 - lines) + " loss"));
+    CHECK(contains(tail->body, "\"the end\"]}"));
+  }
 
   auto sweeps = c.Get("/api/sweeps");
   REQUIRE(sweeps);
@@ -500,12 +523,6 @@ std::string browse(const std::string& url, int virtual_ms, const std::string& sc
     test_support::run_command(base + "--screenshot=" + screenshot + " '" + url + "' 2>/dev/null");
   }
   return test_support::run_command(base + "--dump-dom '" + url + "' 2>/dev/null").output;
-}
-
-int count_of(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
 }
 
 }  // namespace
