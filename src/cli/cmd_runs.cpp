@@ -199,7 +199,7 @@ int collect_garbage(bool yes, const std::string& store_arg) {
       std::ifstream marker(e.path() / ".fabric-exp-store");
       std::string owner;
       std::getline(marker, owner);
-      if (owner == fs::absolute(s->path()).lexically_normal().string()) orphans.push_back(e.path());
+      if (owner == s->db().identity()) orphans.push_back(e.path());
     }
   }
   for (const auto& o : orphans) std::cout << "orphan folder  " << o.string() << "\n";

@@ -48,9 +48,10 @@ int serve_ui(const UiArgs& a) {
   server.bind();
   const std::string shown_host =
       a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
-  std::cout << "fabric-exp ui: " << options.store << " at http://" << shown_host << ":"
-            << server.port() << "/" << (options.token.empty() ? "" : "?token=" + options.token)
-            << "  (Ctrl-C stops)" << std::endl;
+  std::cout << "fabric-exp ui: " << store::masked_location(options.store) << " at http://"
+            << shown_host << ":" << server.port() << "/"
+            << (options.token.empty() ? "" : "?token=" + options.token) << "  (Ctrl-C stops)"
+            << std::endl;
   std::thread waiter([&] {
     int received = 0;
     sigwait(&stop_signals, &received);

@@ -8,12 +8,17 @@ namespace fabric::cli {
 
 std::string store_path(const std::string& given) {
   std::string path = given.empty() ? store::default_store_path() : given;
-  store::require_sqlite_path(path);
+  store::check_store_location(path);
   return path;
 }
 
 std::unique_ptr<store::RunStore> open_store(const std::string& given) {
   const std::string path = store_path(given);
+  if (store::is_store_url(path)) {  // a server: opened (and its schema made) like any writer's
+    auto s = std::make_unique<store::RunStore>(path);
+    s->reap_stale();
+    return s;
+  }
   if (!std::filesystem::exists(path)) {
     throw store::StoreError("no run store at '" + path +
                             "' (run a recipe first, or pass --store / set FABRIC_EXP_STORE)");

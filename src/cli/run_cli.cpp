@@ -13,8 +13,8 @@
 #include "exp/recipe/recipe.hpp"
 #include "fabric/base/error.hpp"
 #include "fabric/utilities/printable.hpp"
+#include "store/database.hpp"
 #include "store/query.hpp"
-#include "store/sqlite.hpp"
 
 namespace {
 

@@ -149,7 +149,7 @@ class RunSession {
 
   /// --resume: the run, its recipe and a sound checkpoint to continue from.
   void open_resumed() {
-    if (!fs::exists(store_path_)) {
+    if (!store::is_store_url(store_path_) && !fs::exists(store_path_)) {
       throw store::StoreError("no run '" + request_.resume +
                               "' to resume: there is no run store at '" + store_path_ + "'");
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -53,18 +54,23 @@ const std::map<std::string, std::string>& run_columns() {
       {"note", "runs.note"},
       // Every tag as key=value, and the run's headline number: its first validation metric that
       // is not a loss, else val/loss, else a test metric, else the training loss.
-      {"tags",
-       "(SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, value FROM tags WHERE "
-       "tags.run_id = runs.id ORDER BY key))"},
+      {"tags", ""},  // per dialect, in column_sql
       {"metric",
-       // NULL is a stored NaN, which printf would show as 0.
-       "(SELECT key || ' ' || CASE WHEN last IS NULL THEN 'nan' ELSE printf('%.4g', last) END "
-       "FROM metric_summary WHERE "
+       // NULL is a stored NaN. The number is shortened by select_runs, the same on both backends.
+       "(SELECT key || ' ' || coalesce(CAST(last AS TEXT), 'nan') FROM metric_summary WHERE "
        "metric_summary.run_id = runs.id ORDER BY CASE WHEN key LIKE 'val/%' AND key NOT LIKE "
        "'%loss%' THEN 0 WHEN key = 'val/loss' THEN 1 WHEN key LIKE 'test/%' THEN 2 WHEN key = "
        "'train/loss' THEN 3 ELSE 4 END, key LIMIT 1)"},
   };
   return c;
+}
+
+/// The run attributes that are numbers; the others (and tags.*) are text.
+bool numeric_run_column(const std::string& name) {
+  for (const char* c : {"created_at", "start_time", "started_at", "end_time", "ended_at",
+                        "duration", "seed", "world_size", "exit_code", "git_dirty", "pid"})
+    if (name == c) return true;
+  return false;
 }
 
 const std::vector<std::string> kAggregates{"last",     "min",      "max",  "last_step",
@@ -92,21 +98,36 @@ std::optional<std::string> summary_typo(const std::string& name) {
          "'; did you mean '" + best + "'? (summaries: " + all + ")";
 }
 
-std::optional<SqlFragment> column_sql(const std::string& name, bool numeric_params) {
+std::optional<SqlFragment> column_sql(const std::string& name, bool numeric_params,
+                                      Dialect dialect) {
   auto dot = name.find('.');
   const std::string prefix = dot == std::string::npos ? "" : name.substr(0, dot);
   const std::string rest = dot == std::string::npos ? "" : name.substr(dot + 1);
   if (prefix.empty() || prefix == "attributes") {
-    auto it = run_columns().find(prefix.empty() ? name : rest);
+    const std::string attribute = prefix.empty() ? name : rest;
+    auto it = run_columns().find(attribute);
     if (it == run_columns().end()) return std::nullopt;
-    return SqlFragment{it->second, {}};
+    if (attribute == "tags") {  // every tag as key=value, in key order
+      return SqlFragment{dialect == Dialect::PostgreSQL
+                             ? "(SELECT string_agg(key || '=' || value, ' ' ORDER BY key) FROM "
+                               "tags WHERE tags.run_id = runs.id)"
+                             : "(SELECT group_concat(key || '=' || value, ' ') FROM (SELECT key, "
+                               "value FROM tags WHERE tags.run_id = runs.id ORDER BY key))",
+                         {}};
+    }
+    return SqlFragment{it->second, {}, numeric_run_column(attribute)};
   }
   if (rest.empty()) return std::nullopt;
   if (prefix == "params") {
-    return SqlFragment{std::string("(SELECT ") +
-                           (numeric_params ? "coalesce(value_num, value)" : "value") +
+    // A parameter compared with a number is its numeric shadow. SQLite compares a text value
+    // with a number too (text is greater); PostgreSQL's types do not mix.
+    const char* value = !numeric_params                  ? "value"
+                        : dialect == Dialect::PostgreSQL ? "value_num"
+                                                         : "coalesce(value_num, value)";
+    return SqlFragment{std::string("(SELECT ") + value +
                            " FROM params WHERE params.run_id = runs.id AND params.key = ?)",
-                       {rest}};
+                       {rest},
+                       numeric_params};
   }
   if (prefix == "tags") {
     return SqlFragment{"(SELECT value FROM tags WHERE tags.run_id = runs.id AND tags.key = ?)",
@@ -125,7 +146,8 @@ std::optional<SqlFragment> column_sql(const std::string& name, bool numeric_para
     return SqlFragment{"(SELECT " + aggregate +
                            " FROM metric_summary WHERE metric_summary.run_id = runs.id AND "
                            "metric_summary.key = ?)",
-                       {key}};
+                       {key},
+                       true};
   }
   return std::nullopt;
 }
@@ -222,8 +244,11 @@ std::vector<Token> tokenize(const std::string& s, const std::string& option) {
 
 class Parser {
  public:
-  Parser(const std::string& text, std::string option)
-      : text_(text), option_(std::move(option)), tokens_(tokenize(text, option_)) {}
+  Parser(const std::string& text, std::string option, Dialect dialect)
+      : text_(text),
+        option_(std::move(option)),
+        dialect_(dialect),
+        tokens_(tokenize(text, option_)) {}
 
   SqlFragment filter() {
     auto e = or_expr();
@@ -237,9 +262,24 @@ class Parser {
       const Token& t = next();
       if (t.kind != Token::Ident) fail(t, "expected a column to order by");
       auto col = column(t, true);
-      append(out, col.sql, col.values);
-      if (peek().kind == Token::Ident && (keyword(peek(), "asc") || keyword(peek(), "desc"))) {
-        out.sql += keyword(next(), "desc") ? " DESC" : " ASC";
+      bool descending = false;
+      if (peek().kind == Token::Ident && (keyword(peek(), "asc") || keyword(peek(), "desc")))
+        descending = keyword(next(), "desc");
+      const std::string direction = descending ? " DESC" : " ASC";
+      if (dialect_ == Dialect::SQLite) {
+        append(out, col.sql + direction, col.values);
+      } else if (t.text.rfind("params.", 0) == 0) {
+        // As SQLite orders a parameter: missing ones, then numbers, then text.
+        const std::string value = column(t, false).sql;
+        append(out,
+               "CASE WHEN " + value + " IS NULL THEN 0 WHEN " + col.sql +
+                   " IS NOT NULL THEN 1 ELSE 2 END" + direction + ", " + col.sql + direction +
+                   ", " + value + direction,
+               {col.values[0], col.values[0], col.values[0], col.values[0]});
+      } else {
+        // SQLite's order: NULL is the least value.
+        append(out, col.sql + direction + (descending ? " NULLS LAST" : " NULLS FIRST"),
+               col.values);
       }
       if (peek().kind == Token::End) break;
       if (next().kind != Token::Comma) fail(tokens_[pos_ - 1], "expected ',' between order terms");
@@ -278,7 +318,7 @@ class Parser {
 
   SqlFragment column(const Token& t, bool numeric) {
     if (auto typo = summary_typo(t.text)) fail(t, *typo);
-    auto c = column_sql(t.text, numeric);
+    auto c = column_sql(t.text, numeric, dialect_);
     if (!c) {
       fail(t, "unknown column '" + t.text +
                   "' (use params.KEY, metrics.KEY[.last|.min|.max|...], tags.KEY, or a run "
@@ -314,7 +354,7 @@ class Parser {
     if (keyword(peek(), "not")) {
       next();
       auto inner = not_expr();
-      return {"(NOT coalesce(" + inner.sql + ", 0))", inner.values};
+      return {"(NOT coalesce(" + inner.sql + ", FALSE))", inner.values};
     }
     if (peek().kind == Token::LParen) {
       next();
@@ -353,11 +393,24 @@ class Parser {
                             "'2026-11-29 14:05' or '2026-11-29T14:05:30' (local time)");
     }
     literal_sql.values = {*seconds};
+    literal_sql.numeric = true;
   }
 
   SqlFragment operand(const Token& t, bool numeric) {
     if (t.kind == Token::Ident) return column(t, numeric);
-    return {"?", {literal(t)}};
+    return {"?", {literal(t)}, t.kind == Token::Number};
+  }
+  /// A number literal as the text a stored value would have ("5", "0.001").
+  static SqlValue as_text(const SqlValue& v) {
+    if (const auto* d = std::get_if<double>(&v)) {
+      char buf[32];
+      for (int precision = 1; precision <= 17; ++precision) {  // the shortest that round-trips
+        std::snprintf(buf, sizeof buf, "%.*g", precision, *d);
+        if (std::strtod(buf, nullptr) == *d) break;
+      }
+      return std::string(buf);
+    }
+    return v;
   }
 
   SqlFragment comparison() {
@@ -399,6 +452,15 @@ class Parser {
         if (sep.kind != Token::Comma) fail(sep, "expected ',' or ')' in the list");
       }
       auto left = operand(left_tok, numeric);
+      if (dialect_ == Dialect::PostgreSQL) {
+        bool mixed = false;
+        for (const auto& item : items)
+          mixed = mixed || std::holds_alternative<double>(item) != left.numeric;
+        if (mixed) {  // PostgreSQL compares one type: text, as SQLite would show them
+          left.sql = "CAST(" + left.sql + " AS TEXT)";
+          for (auto& item : items) item = as_text(item);
+        }
+      }
       SqlFragment e{"(" + left.sql + (negated ? " NOT IN (" : " IN ("), left.values};
       for (size_t i = 0; i < items.size(); ++i) e.sql += i ? ", ?" : "?";
       e.sql += "))";
@@ -409,7 +471,13 @@ class Parser {
       const Token& pattern = next();
       if (pattern.kind != Token::String) fail(pattern, "expected a 'quoted pattern' after 'like'");
       auto left = operand(left_tok, false);
-      SqlFragment e{"(" + left.sql + (negated ? " NOT LIKE ?)" : " LIKE ?)"), left.values};
+      // SQLite's LIKE ignores ASCII case and has no escape character; PostgreSQL's ILIKE with
+      // ESCAPE '' is the same.
+      SqlFragment e{dialect_ == Dialect::PostgreSQL
+                        ? "(CAST(" + left.sql + " AS TEXT)" +
+                              (negated ? " NOT ILIKE ? ESCAPE '')" : " ILIKE ? ESCAPE '')")
+                        : "(" + left.sql + (negated ? " NOT LIKE ?)" : " LIKE ?)"),
+                    left.values};
       e.values.push_back(pattern.text);
       return e;
     }
@@ -435,6 +503,18 @@ class Parser {
     if (list_literal(left_tok) || list_literal(right_tok)) {
       left.sql = "replace(" + left.sql + ", ' ', '')";
       right.sql = "replace(" + right.sql + ", ' ', '')";
+      left.numeric = right.numeric = false;
+    }
+    if (dialect_ == Dialect::PostgreSQL && left.numeric != right.numeric) {
+      // A number and a text: PostgreSQL's types do not mix, so both compare as text.
+      for (auto* side : {&left, &right}) {
+        if (!side->numeric) continue;
+        if (side->sql == "?") {
+          side->values[0] = as_text(side->values[0]);
+        } else {
+          side->sql = "CAST(" + side->sql + " AS TEXT)";
+        }
+      }
     }
     const std::string sql_op = op.text == "==" ? "=" : op.text == "<>" ? "!=" : op.text;
     SqlFragment e{"(" + left.sql + " " + sql_op + " " + right.sql + ")", left.values};
@@ -444,6 +524,7 @@ class Parser {
 
   std::string text_;
   std::string option_;
+  Dialect dialect_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
 };
@@ -456,22 +537,22 @@ QueryError::QueryError(const std::string& text, size_t column, const std::string
       column_(column),
       message_(message) {}
 
-SqlFragment compile_column(const std::string& name, bool numeric_params,
-                           const std::string& option) {
+SqlFragment compile_column(const std::string& name, bool numeric_params, const std::string& option,
+                           Dialect dialect) {
   if (auto typo = summary_typo(name)) throw QueryError(name, 1, *typo, option);
-  auto c = column_sql(name, numeric_params);
+  auto c = column_sql(name, numeric_params, dialect);
   if (!c) throw QueryError(name, 1, "unknown column '" + name + "'", option);
   return *c;
 }
 
-SqlFragment compile_filter(const std::string& text) {
-  return Parser(text, "--where").filter();
+SqlFragment compile_filter(const std::string& text, Dialect dialect) {
+  return Parser(text, "--where", dialect).filter();
 }
-SqlFragment compile_order(const std::string& text) {
-  return Parser(text, "--order-by").order();
+SqlFragment compile_order(const std::string& text, Dialect dialect) {
+  return Parser(text, "--order-by", dialect).order();
 }
 std::vector<std::string> referenced_columns(const std::string& text, const std::string& option) {
-  return Parser(text, option).columns();
+  return Parser(text, option, Dialect::SQLite).columns();
 }
 
 std::optional<double> parse_local_time(const std::string& text) {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace fabric::store {
 
@@ -37,16 +37,19 @@ class QueryError : public std::runtime_error {
 struct SqlFragment {
   std::string sql{};
   std::vector<SqlValue> values{};
+  bool numeric = false;  // a number rather than text (PostgreSQL compares only like with like)
 };
 
 /// A column reference, as used by --where, --order-by and --columns: "status", "params.x.y",
 /// "metrics.val/loss.min", "tags.note". Throws QueryError for an unknown name.
 SqlFragment compile_column(const std::string& name, bool numeric_params = true,
-                           const std::string& option = "--columns");
-/// A --where expression -> a boolean SQL expression over `runs`.
-SqlFragment compile_filter(const std::string& text);
+                           const std::string& option = "--columns",
+                           Dialect dialect = Dialect::SQLite);
+/// A --where expression -> a boolean SQL expression over `runs`, in `dialect`. The two dialects
+/// give the same answers (ASCII case ignored by like, NULL ordered first).
+SqlFragment compile_filter(const std::string& text, Dialect dialect = Dialect::SQLite);
 /// A --order-by list ("metrics.val/loss.min, created_at desc") -> SQL ORDER BY terms.
-SqlFragment compile_order(const std::string& text);
+SqlFragment compile_order(const std::string& text, Dialect dialect = Dialect::SQLite);
 /// Column names an expression refers to (to show them in the listing).
 std::vector<std::string> referenced_columns(const std::string& text,
                                             const std::string& option = "--where");

@@ -1,6 +1,10 @@
 #include "store/run_query.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <sstream>
 
@@ -19,11 +23,39 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+namespace {
+/// A column's value as the listing shows it, the same from either backend: times in local time,
+/// durations to a tenth of a second, the headline metric to 4 significant digits.
+SqlValue shown_value(const std::string& column, SqlValue v) {
+  const auto* number = std::get_if<double>(&v);
+  if (number && (column == "created_at" || column == "start_time" || column == "end_time")) {
+    const std::time_t t = std::time_t(std::floor(*number));
+    std::tm local{};
+    localtime_r(&t, &local);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+    return std::string(text);
+  }
+  if (number && column == "duration") return std::round(*number * 10) / 10;
+  const auto* text = std::get_if<std::string>(&v);
+  if (text && column == "metric") {  // "val/accuracy 0.91234567" -> "val/accuracy 0.9123"
+    const size_t space = text->rfind(' ');
+    if (space == std::string::npos || text->substr(space + 1) == "nan") return v;
+    char shortened[32];
+    std::snprintf(shortened, sizeof shortened, "%.4g",
+                  std::strtod(text->c_str() + space + 1, nullptr));
+    return text->substr(0, space + 1) + shortened;
+  }
+  return v;
+}
+}  // namespace
+
 QueryResult select_runs(RunStore& store, const RunQuery& q) {
   // Compiled first: an error in them points at its column in the option that has it.
+  const Dialect dialect = store.db().dialect();
   std::optional<SqlFragment> filter, order;
-  if (!q.where.empty()) filter = compile_filter(q.where);
-  if (!q.order_by.empty()) order = compile_order(q.order_by);
+  if (!q.where.empty()) filter = compile_filter(q.where, dialect);
+  if (!q.order_by.empty()) order = compile_order(q.order_by, dialect);
   std::vector<std::string> names{"id", "name", "status"};
   auto add = [&](const std::string& c) {
     if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
@@ -40,14 +72,19 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
     if (!q.order_by.empty())
       for (const auto& c : referenced_columns(q.order_by, "--order-by")) add(c);
   }
+  // A parameter shows as a number where it is one, else as its text. SQLite's coalesce gives
+  // either; PostgreSQL's types do not mix, so it selects both and the first non-NULL is kept.
   SqlFragment select{"SELECT ", {}};
+  std::vector<bool> paired;  // per name: two SQL columns
   for (size_t i = 0; i < names.size(); ++i) {
-    auto col = compile_column(names[i], true);
-    if (names[i] == "created_at" || names[i] == "start_time" || names[i] == "end_time") {
-      col.sql = "datetime(" + col.sql + ", 'unixepoch', 'localtime')";
-    } else if (names[i] == "duration") {
-      col.sql = "round(" + col.sql + ", 1)";
+    auto col = compile_column(names[i], true, "--columns", dialect);
+    const bool pair = dialect == Dialect::PostgreSQL && names[i].rfind("params.", 0) == 0;
+    if (pair) {
+      const auto text = compile_column(names[i], false, "--columns", dialect);
+      col.sql += ", " + text.sql;
+      col.values.insert(col.values.end(), text.values.begin(), text.values.end());
     }
+    paired.push_back(pair);
     select.sql += (i ? ", " : "") + col.sql;
     select.values.insert(select.values.end(), col.values.begin(), col.values.end());
   }
@@ -75,7 +112,15 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
   }
   while (st.step()) {
     result.rows.emplace_back();
-    for (int i = 0; i < st.columns(); ++i) result.rows.back().push_back(st.value(i));
+    int column = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      SqlValue v = st.value(column++);
+      if (paired[i]) {
+        if (std::holds_alternative<std::monostate>(v)) v = st.value(column);
+        ++column;
+      }
+      result.rows.back().push_back(shown_value(names[i], v));
+    }
   }
   return result;
 }

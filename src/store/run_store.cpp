@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 
 #include "store/schema.hpp"
+#include "store/sqlite.hpp"
 
 namespace fabric::store {
 
@@ -27,28 +29,6 @@ namespace fs = std::filesystem;
 std::string default_store_path() {
   if (const char* env = std::getenv("FABRIC_EXP_STORE"); env && *env) return env;
   return "runs/fabric-exp.db";
-}
-
-void require_sqlite_path(const std::string& location) {
-  const size_t sep = location.find("://");
-  if (sep == std::string::npos || sep == 0) return;
-  const std::string scheme = location.substr(0, sep);
-  for (unsigned char c : scheme)
-    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return;  // a path with "://" in it
-  std::string shown = location;
-  if (const size_t at = shown.find('@', sep); at != std::string::npos) {
-    const size_t colon = shown.find(':', sep + 3);
-    if (colon != std::string::npos && colon < at) shown.replace(colon + 1, at - colon - 1, "***");
-  }
-  if (scheme == "postgresql" || scheme == "postgres")
-    throw StoreError("run store '" + shown +
-                     "': PostgreSQL stores are not supported yet; --store and FABRIC_EXP_STORE "
-                     "take a SQLite file's path");
-  if (scheme == "sqlite" || scheme == "file")  // MLflow's and SQLite's URI forms
-    throw StoreError("run store '" + shown + "': give the SQLite file's path itself, without the " +
-                     scheme + ":// URL");
-  throw StoreError("run store '" + shown + "': unknown store URL scheme '" + scheme +
-                   "'; --store and FABRIC_EXP_STORE take a SQLite file's path");
 }
 
 double now_seconds() {
@@ -184,37 +164,38 @@ std::string hash_text(const std::string& text) {
 
 }  // namespace
 
-RunStore::RunStore(const std::string& path) {
-  require_sqlite_path(path);
-  if (auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent);
-  db_ = std::make_unique<Database>(path);
-  // Migrations run under the write lock, so two processes opening a new store at once apply
-  // each migration exactly once.
+RunStore::RunStore(const std::string& location)
+    : location_(location), db_(open_database(location)) {
+  // Migrations run under the schema lock (SQLite's write lock, PostgreSQL's advisory lock), so
+  // that many processes opening a new store at once apply each migration exactly once.
   db_->transaction([&] {
-    int version = schema_version();
+    db_->lock_schema();
+    int version = db_->schema_version();
     const auto& m = migrations();
     if (version > int(m.size())) {
-      throw StoreError("run store '" + path + "' has schema version " + std::to_string(version) +
+      throw StoreError("run store '" + path() + "' has schema version " + std::to_string(version) +
                        ", newer than this fabric-exp (" + std::to_string(m.size()) +
                        "): upgrade fabric-exp");
     }
     for (; version < int(m.size()); ++version) {
-      db_->exec(m[size_t(version)]);
-      db_->exec("PRAGMA user_version = " + std::to_string(version + 1));
+      db_->exec(db_->translate_ddl(m[size_t(version)]));
+      db_->set_schema_version(version + 1);
     }
   });
 }
 
 std::unique_ptr<RunStore> RunStore::open_read_only(const std::string& path) {
-  require_sqlite_path(path);
+  check_store_location(path);
+  if (is_store_url(path)) return std::make_unique<RunStore>(path);  // a server's permissions rule
   std::unique_ptr<RunStore> store(new RunStore());
+  store->location_ = path;
   int version = 0;
   try {
-    store->db_ = std::make_unique<Database>(path, /*read_only=*/true);
+    store->db_ = std::make_unique<SqliteDatabase>(path, /*read_only=*/true);
     version = store->schema_version();
   } catch (const StoreError&) {
     // A WAL store whose -shm file cannot be made here: read the file as it is, without locks.
-    store->db_ = std::make_unique<Database>(path, /*read_only=*/true, /*immutable=*/true);
+    store->db_ = std::make_unique<SqliteDatabase>(path, /*read_only=*/true, /*immutable=*/true);
     version = store->schema_version();
   }
   if (version != int(migrations().size())) {
@@ -226,9 +207,7 @@ std::unique_ptr<RunStore> RunStore::open_read_only(const std::string& path) {
 }
 
 int RunStore::schema_version() {
-  auto st = db_->prepare("PRAGMA user_version");
-  st.step();
-  return int(st.integer(0));
+  return db_->schema_version();
 }
 
 std::string RunStore::create_run(const NewRun& run) {
@@ -254,7 +233,7 @@ std::string RunStore::create_run(const NewRun& run) {
       env += (it == run.env.begin() ? "" : ",") + json_string(it->first) + ":" +
              json_string(it->second);
     env += "}";
-    const double now = now_seconds();
+    const double now = db_->now();
     db_->prepare(
            "INSERT INTO runs (id, name, experiment, status, created_at, started_at, heartbeat_at, "
            "recipe_path, recipe_text, overrides, resolved, resolved_hash, seed, git_commit, "
@@ -297,8 +276,7 @@ std::string RunStore::create_run(const NewRun& run) {
     fs::create_directories(dir);
     // Names the store that owns the folder, so that `gc` never deletes another store's runs
     // sharing the same runs/ folder.
-    std::ofstream(dir + "/.fabric-exp-store")
-        << fs::absolute(path()).lexically_normal().string() << "\n";
+    std::ofstream(dir + "/.fabric-exp-store") << db_->identity() << "\n";
   });
   return id;
 }
@@ -306,7 +284,7 @@ std::string RunStore::create_run(const NewRun& run) {
 void RunStore::finish_run(const std::string& id, Status status, int exit_code,
                           const std::string& error) {
   db_->transaction([&] {
-    const double now = now_seconds();
+    const double now = db_->now();
     db_->prepare(
            "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
            "heartbeat_at = ? WHERE id = ?")
@@ -318,7 +296,7 @@ void RunStore::finish_run(const std::string& id, Status status, int exit_code,
 
 void RunStore::reopen_run(const std::string& id) {
   db_->transaction([&] {
-    const double now = now_seconds();
+    const double now = db_->now();
     db_->prepare(
            "UPDATE runs SET status = 'running', exit_code = NULL, error = NULL, "
            "ended_at = NULL, heartbeat_at = ?, pid = ? WHERE id = ?")
@@ -328,7 +306,7 @@ void RunStore::reopen_run(const std::string& id) {
 }
 
 void RunStore::heartbeat(const std::string& id) {
-  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({now_seconds(), id}).run();
+  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({db_->now(), id}).run();
 }
 
 void RunStore::set_world_size(const std::string& id, int64_t world_size) {
@@ -359,7 +337,7 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
     // A NaN is stored as NULL: it can be the last value (a diverged run shows it), never the
     // least or the greatest.
     auto summary = db_->prepare(R"sql(
-INSERT OR REPLACE INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
+INSERT INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
 SELECT ?1, ?2,
   (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1),
   (SELECT max(step) FROM metrics WHERE run_id = ?1 AND key = ?2),
@@ -371,14 +349,16 @@ SELECT ?1, ?2,
    ORDER BY value DESC, step ASC LIMIT 1),
   (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
    ORDER BY value DESC, step ASC LIMIT 1),
-  (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2))sql");
+  (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2)
+WHERE true
+ON CONFLICT (run_id, key) DO UPDATE SET last = excluded.last, last_step = excluded.last_step,
+  min = excluded.min, min_step = excluded.min_step, max = excluded.max,
+  max_step = excluded.max_step, count = excluded.count)sql");
     for (const auto& k : keys) {
       summary.bind_all({id, k});
       summary.run();
     }
-    db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?")
-        .bind_all({now_seconds(), id})
-        .run();
+    db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({db_->now(), id}).run();
   });
 }
 
@@ -394,9 +374,10 @@ void RunStore::add_artifact(const std::string& id, const std::string& path,
   const std::string digest = sha256_path(path);
   db_->transaction([&] {
     db_->prepare(
-           "INSERT OR REPLACE INTO artifacts (run_id, path, kind, size, sha256, created_at) "
-           "VALUES (?,?,?,?,?,?)")
-        .bind_all({id, path, kind, size, digest, now_seconds()})
+           "INSERT INTO artifacts (run_id, path, kind, size, sha256, created_at) "
+           "VALUES (?,?,?,?,?,?) ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
+           "size = excluded.size, sha256 = excluded.sha256, created_at = excluded.created_at")
+        .bind_all({id, path, kind, size, digest, db_->now()})
         .run();
   });
 }
@@ -532,9 +513,8 @@ void RunStore::for_each_point(const std::string& id, const std::string& key,
 int64_t RunStore::finite_point_count(const std::string& id, const std::string& key) {
   // NULL (a stored NaN) and the infinities fall outside the range of finite doubles.
   auto st = db_->prepare(
-      "SELECT count(*) FROM metrics WHERE run_id = ? AND key = ? "
-      "AND value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308");
-  st.bind_all({id, key});
+      "SELECT count(*) FROM metrics WHERE run_id = ? AND key = ? AND value BETWEEN ? AND ?");
+  st.bind_all({id, key, -std::numeric_limits<double>::max(), std::numeric_limits<double>::max()});
   st.step();
   return st.integer(0);
 }
@@ -556,7 +536,7 @@ int RunStore::reap_stale(double timeout) {
   std::vector<std::pair<std::string, std::string>> dead;  // id, why
   {
     auto st = db_->prepare("SELECT id, host, pid, heartbeat_at FROM runs WHERE status = 'running'");
-    const double cutoff = now_seconds() - timeout;
+    const double cutoff = db_->now() - timeout;
     while (st.step()) {
       const int64_t pid = st.integer(2);
       const double beat = st.real(3);

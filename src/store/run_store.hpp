@@ -1,6 +1,7 @@
-// The run store: every run's metadata, parameters, tags, metrics and artifacts in one SQLite
-// file (schema in schema.cpp, dumped to schemas/store.sql). Safe for several processes at once:
-// WAL, a busy timeout, and short BEGIN IMMEDIATE transactions.
+// The run store: every run's metadata, parameters, tags, metrics and artifacts, in a SQLite file
+// (the default) or a PostgreSQL database (schema in schema.cpp, dumped to schemas/store.sql).
+// Safe for many processes at once: short transactions, retried where they lose a race, and
+// heartbeats on the store's clock.
 #pragma once
 
 #include <cstdint>
@@ -12,17 +13,13 @@
 #include <string_view>
 #include <vector>
 
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 #include "store/status.hpp"
 
 namespace fabric::store {
 
 /// FABRIC_EXP_STORE, else runs/fabric-exp.db.
 std::string default_store_path();
-/// Throws StoreError when `location` is a URL (scheme://...) rather than a SQLite file's path:
-/// PostgreSQL stores are not supported yet, and a URL must never become a folder named
-/// "postgresql:". The message leaves out any password in the URL.
-void require_sqlite_path(const std::string& location);
 /// Seconds since the epoch (wall clock, with fractions).
 double now_seconds();
 /// A fresh id of 8 characters without look-alikes (runs and sweeps); uniqueness is the caller's.
@@ -85,13 +82,17 @@ struct Artifact {
 
 class RunStore {
  public:
-  /// Opens (creating the file and its folder) and migrates to the current schema version.
-  explicit RunStore(const std::string& path);
+  /// Opens `location` (a SQLite file's path, created with its folder, or a postgresql:// URL)
+  /// and migrates it to the current schema version.
+  explicit RunStore(const std::string& location);
   /// Opens an existing store that this process cannot write (an archive on a read-only mount):
   /// queries work; it must already be at the current schema version.
   static std::unique_ptr<RunStore> open_read_only(const std::string& path);
 
+  /// The store as messages show it (a URL without its password).
   const std::string& path() const { return db_->path(); }
+  /// The location it was opened with, password included: for the processes it starts.
+  const std::string& location() const { return location_; }
   Database& db() { return *db_; }
   int schema_version();
 
@@ -128,13 +129,15 @@ class RunStore {
   /// How many of one metric's points are finite (neither NaN nor infinite).
   int64_t finite_point_count(const std::string& id, const std::string& key);
   std::vector<Artifact> artifacts(const std::string& id);
-  /// Runs still "running" whose heartbeat is older than `timeout` seconds become "failed".
+  /// Runs still "running" whose heartbeat is older than `timeout` seconds (on the store's
+  /// clock), or whose process on this host is gone, become "failed".
   int reap_stale(double timeout = 120);
   /// Deletes the run's rows (its folder is the caller's business).
   void delete_run(const std::string& id);
 
  private:
   RunStore() = default;
+  std::string location_;
   std::unique_ptr<Database> db_;
 };
 

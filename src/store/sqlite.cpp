@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <thread>
+
+#include "store/run_store.hpp"
 
 namespace fabric::store {
 
@@ -11,23 +14,42 @@ namespace {
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
   throw StoreError(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
+
+class SqliteStatement final : public StatementBackend {
+ public:
+  SqliteStatement(sqlite3* db, const std::string& sql);
+  ~SqliteStatement() override;
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+
+  void bind(int index, const SqlValue& value) override;
+  bool step() override;
+  void reset() override;
+  int columns() const override;
+  std::string column_name(int i) const override;
+  bool is_null(int i) const override;
+  int64_t integer(int i) const override;
+  double real(int i) const override;
+  std::string text(int i) const override;
+  SqlValue value(int i) const override;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
 }  // namespace
 
-Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
+SqliteStatement::SqliteStatement(sqlite3* db, const std::string& sql) : db_(db) {
   if (sqlite3_prepare_v2(db, sql.c_str(), int(sql.size()), &stmt_, nullptr) != SQLITE_OK) {
     fail(db, "SQL error in '" + sql.substr(0, 80) + "'");
   }
 }
 
-Statement::~Statement() {
+SqliteStatement::~SqliteStatement() {
   sqlite3_finalize(stmt_);
 }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
-  other.stmt_ = nullptr;
-}
-
-Statement& Statement::bind(int index, const SqlValue& value) {
+void SqliteStatement::bind(int index, const SqlValue& value) {
   int rc = SQLITE_OK;
   if (std::holds_alternative<std::monostate>(value)) {
     rc = sqlite3_bind_null(stmt_, index);
@@ -40,56 +62,41 @@ Statement& Statement::bind(int index, const SqlValue& value) {
     rc = sqlite3_bind_text(stmt_, index, s.data(), int(s.size()), SQLITE_TRANSIENT);
   }
   if (rc != SQLITE_OK) fail(db_, "bind");
-  return *this;
 }
 
-Statement& Statement::bind_all(const std::vector<SqlValue>& values) {
-  for (size_t i = 0; i < values.size(); ++i) bind(int(i) + 1, values[i]);
-  return *this;
-}
-
-bool Statement::step() {
+bool SqliteStatement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   fail(db_, "SQLite step");
 }
 
-void Statement::run() {
-  while (step()) {
-  }
-  reset();
-}
-
-void Statement::reset() {
+void SqliteStatement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
-int Statement::columns() const {
+int SqliteStatement::columns() const {
   return sqlite3_column_count(stmt_);
 }
-std::string Statement::column_name(int i) const {
+std::string SqliteStatement::column_name(int i) const {
   return sqlite3_column_name(stmt_, i);
 }
-bool Statement::is_null(int i) const {
+bool SqliteStatement::is_null(int i) const {
   return sqlite3_column_type(stmt_, i) == SQLITE_NULL;
 }
-int64_t Statement::integer(int i) const {
+int64_t SqliteStatement::integer(int i) const {
   return sqlite3_column_int64(stmt_, i);
 }
-double Statement::real(int i) const {
+double SqliteStatement::real(int i) const {
   return sqlite3_column_double(stmt_, i);
 }
-double Statement::real_or_nan(int i) const {
-  return is_null(i) ? std::numeric_limits<double>::quiet_NaN() : real(i);
-}
-std::string Statement::text(int i) const {
+std::string SqliteStatement::text(int i) const {
   const auto* p = sqlite3_column_text(stmt_, i);
   return p ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(stmt_, i)))
            : std::string();
 }
-SqlValue Statement::value(int i) const {
+SqlValue SqliteStatement::value(int i) const {
   switch (sqlite3_column_type(stmt_, i)) {
     case SQLITE_NULL:
       return std::monostate{};
@@ -102,7 +109,8 @@ SqlValue Statement::value(int i) const {
   }
 }
 
-Database::Database(const std::string& path, bool read_only, bool immutable) : path_(path) {
+SqliteDatabase::SqliteDatabase(const std::string& path, bool read_only, bool immutable)
+    : path_(path) {
   const int flags = read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
                               : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   std::string uri;
@@ -136,7 +144,7 @@ Database::Database(const std::string& path, bool read_only, bool immutable) : pa
   exec("PRAGMA foreign_keys=ON");
 }
 
-void Database::exec_waiting_for_lock(const std::string& sql) {
+void SqliteDatabase::exec_waiting_for_lock(const std::string& sql) {
   // SQLite does not call the busy handler for every lock: switching a new file to WAL while other
   // processes open it returns "database is locked" at once (measured: 5 of 320 processes, 8 at a
   // time on fresh files). Retry as long as the busy timeout would have waited.
@@ -151,17 +159,39 @@ void Database::exec_waiting_for_lock(const std::string& sql) {
   exec(sql);  // once more, to throw with SQLite's message
 }
 
-Database::~Database() {
+SqliteDatabase::~SqliteDatabase() {
   sqlite3_close(db_);
 }
 
-void Database::exec(const std::string& sql) {
+void SqliteDatabase::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     throw StoreError("run store '" + path_ + "': " + msg + " (in '" + sql.substr(0, 60) + "')");
   }
+}
+
+Statement SqliteDatabase::prepare(const std::string& sql) {
+  return Statement(std::make_unique<SqliteStatement>(db_, sql));
+}
+
+std::string SqliteDatabase::identity() const {
+  return std::filesystem::absolute(path_).lexically_normal().string();
+}
+
+double SqliteDatabase::now() {
+  return now_seconds();  // one host: its clock is every writer's
+}
+
+int SqliteDatabase::schema_version() {
+  auto st = prepare("PRAGMA user_version");
+  st.step();
+  return int(st.integer(0));
+}
+
+void SqliteDatabase::set_schema_version(int version) {
+  exec("PRAGMA user_version = " + std::to_string(version));
 }
 
 }  // namespace fabric::store

@@ -36,12 +36,15 @@ namespace {
 
 /// Starts `fabric-exp sweep trial ID N --store S` with its output in `log`. The child leads its
 /// own process group (a Ctrl-C reaches the controller, which stops trials cleanly) and gets
-/// SIGTERM if the controller dies, so it checkpoints and records itself as killed.
+/// SIGTERM if the controller dies, so it checkpoints and records itself as killed. A store URL
+/// travels in FABRIC_EXP_STORE rather than on the command line, where `ps` would show its
+/// password.
 pid_t spawn_trial(const std::string& sweep_id, int64_t number, const std::string& store,
                   const std::string& log) {
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args{exe,       "sweep", "trial", sweep_id, std::to_string(number),
-                                "--store", store};
+  std::vector<std::string> args{exe, "sweep", "trial", sweep_id, std::to_string(number)};
+  const bool url = store::is_store_url(store);
+  if (!url) args.insert(args.end(), {"--store", store});
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw RuntimeError("fork failed: " + std::string(strerror(errno)));
@@ -55,6 +58,7 @@ pid_t spawn_trial(const std::string& sweep_id, int64_t number, const std::string
       dup2(fd, 2);
       close(fd);
     }
+    if (url) setenv("FABRIC_EXP_STORE", store.c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -91,7 +95,9 @@ class Controller {
   int run(std::deque<int64_t> unfinished, int64_t next_number) {
     install_stop_signal_handlers();
     auto sampler = make_sampler(settings_.space, settings_.sampler());
-    const std::string store = fs::absolute(runs_.path()).string();
+    const std::string store = store::is_store_url(runs_.location())
+                                  ? runs_.location()
+                                  : fs::absolute(runs_.location()).string();
     std::map<pid_t, Running> running;
     bool stopping = false;
     auto last_beat = std::chrono::steady_clock::now();
@@ -389,6 +395,11 @@ int run_sweep(const SweepRequest& request) {
     return 0;
   }
 
+  if (settings.launcher == "slurm" && store::is_postgres_url(store_path)) {
+    throw ValueError(
+        "not supported yet: the slurm launcher with a PostgreSQL store (its tasks write one "
+        "SQLite file each, merged by `sweep collect`); give --store a SQLite file's path");
+  }
   store::RunStore runs(store_path);
   SweepStore sweeps(runs);
   sweep.id = sweeps.create(sweep, runs_root);

@@ -84,6 +84,8 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
 int collect_slurm_results(SweepStore& sweeps, const std::string& sweep_id) {
   auto sweep = sweeps.get(sweep_id);
   auto& db = sweeps.runs().db();
+  if (db.dialect() != store::Dialect::SQLite)
+    throw ValueError("not supported yet: sweep collect into a PostgreSQL store");
   int ended = 0;
   for (const auto& t : sweeps.trials(sweep_id)) {
     const std::string path = task_store(*sweep, t.number);

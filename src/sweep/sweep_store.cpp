@@ -113,7 +113,7 @@ std::string SweepStore::create(SweepRecord s, const std::string& runs_root) {
     s.status = Status::Running;
     s.host = store::hostname();
     s.pid = int64_t(getpid());
-    s.created_at = s.heartbeat_at = store::now_seconds();
+    s.created_at = s.heartbeat_at = db_.now();
     insert(s);
     fs::create_directories(s.sweep_dir);
   });
@@ -171,8 +171,7 @@ std::vector<SweepRecord> SweepStore::list() {
 void SweepStore::set_status(const std::string& id, Status status) {
   const bool ended = status != Status::Running;
   db_.prepare("UPDATE sweeps SET status = ?, ended_at = ?, heartbeat_at = ? WHERE id = ?")
-      .bind_all({status_name(status), ended ? SqlValue{store::now_seconds()} : SqlValue{},
-                 store::now_seconds(), id})
+      .bind_all({status_name(status), ended ? SqlValue{db_.now()} : SqlValue{}, db_.now(), id})
       .run();
 }
 
@@ -180,14 +179,12 @@ void SweepStore::reopen(const std::string& id) {
   db_.prepare(
          "UPDATE sweeps SET status = 'running', ended_at = NULL, heartbeat_at = ?, host = ?, "
          "pid = ? WHERE id = ?")
-      .bind_all({store::now_seconds(), store::hostname(), int64_t(getpid()), id})
+      .bind_all({db_.now(), store::hostname(), int64_t(getpid()), id})
       .run();
 }
 
 void SweepStore::heartbeat(const std::string& id) {
-  db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ?")
-      .bind_all({store::now_seconds(), id})
-      .run();
+  db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ?").bind_all({db_.now(), id}).run();
 }
 
 int SweepStore::reap_stale() {
@@ -229,7 +226,7 @@ void SweepStore::start_trial(const std::string& id, int64_t number, const std::s
            "VALUES (?1,?2,?3,'running',?4,?5) ON CONFLICT (sweep_id, number) DO UPDATE SET "
            "run_id = ?3, status = 'running', params = ?4, started_at = ?5, ended_at = NULL, "
            "error = NULL, value = NULL")
-        .bind_all({id, number, text_or_null(run_id), params, store::now_seconds()})
+        .bind_all({id, number, text_or_null(run_id), params, db_.now()})
         .run();
   });
 }
@@ -252,7 +249,7 @@ void SweepStore::end_trial(const std::string& id, int64_t number, Status status,
          "UPDATE trials SET status = ?, value = ?, error = ?, ended_at = ? "
          "WHERE sweep_id = ? AND number = ?")
       .bind_all({status_name(status), value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
-                 store::now_seconds(), id, number})
+                 db_.now(), id, number})
       .run();
 }
 
@@ -300,7 +297,8 @@ std::vector<double> SweepStore::enter_rung(const std::string& id, int64_t rung, 
   std::vector<double> values;
   db_.transaction([&] {
     db_.prepare(
-           "INSERT OR REPLACE INTO sweep_rungs (sweep_id, rung, number, value) VALUES (?,?,?,?)")
+           "INSERT INTO sweep_rungs (sweep_id, rung, number, value) VALUES (?,?,?,?) "
+           "ON CONFLICT (sweep_id, rung, number) DO UPDATE SET value = excluded.value")
         .bind_all({id, rung, number, value})
         .run();
     auto st = db_.prepare("SELECT value FROM sweep_rungs WHERE sweep_id = ? AND rung = ?");

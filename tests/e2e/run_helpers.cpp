@@ -1,8 +1,27 @@
 #include "e2e/run_helpers.hpp"
 
 #include <fstream>
+#include <map>
+
+#include "support/postgres_server.hpp"
 
 namespace e2e {
+
+namespace {
+std::map<std::string, std::string>& stores() {  // folder -> store location, where not store.db
+  static std::map<std::string, std::string> s;
+  return s;
+}
+}  // namespace
+
+void use_store_backend(const test_support::TempDir& dir, const std::string& backend) {
+  stores()[dir.str()] = test_support::fresh_store(backend, dir);
+}
+
+std::string store_location(const test_support::TempDir& dir) {
+  auto it = stores().find(dir.str());
+  return it == stores().end() ? dir.str("store.db") : it->second;
+}
 
 std::string binary() {
   return (test_support::exe_dir().parent_path() / "src/fabric-exp").string();
@@ -21,14 +40,14 @@ std::string q(const std::string& s) {
 test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args,
                                        const std::string& shell_prefix) {
   return test_support::run_command("cd " + q(dir.str()) + " && " + shell_prefix +
-                                   "FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " +
+                                   "FABRIC_EXP_STORE=" + q(store_location(dir)) + " " +
                                    q(binary()) + " " + args);
 }
 
 int signal_when(const test_support::TempDir& dir, const std::string& args,
                 const std::string& pattern, double delay, int sig) {
   std::ofstream(dir.str("signal.sh"))
-      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(dir.str("store.db")) << "\n"
+      << "cd " << q(dir.str()) << "\nexport FABRIC_EXP_STORE=" << q(store_location(dir)) << "\n"
       << q(binary()) << " " << args << " > out.txt 2>&1 &\npid=$!\n"
       << "for i in $(seq 1 3000); do\n"
       << "  grep -Eq " << q(pattern) << " out.txt 2>/dev/null && break; sleep 0.01\n"
@@ -41,14 +60,18 @@ int signal_when(const test_support::TempDir& dir, const std::string& args,
 
 std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
                                             const std::string& sql) {
-  fabric::store::Database db(dir.str("store.db"), /*read_only=*/true);
-  auto st = db.prepare(sql);
+  auto db = fabric::store::open_database(store_location(dir), /*read_only=*/true);
+  auto st = db->prepare(sql);
   std::vector<std::vector<std::string>> rows;
   while (st.step()) {
     rows.emplace_back();
     for (int i = 0; i < st.columns(); ++i) rows.back().push_back(st.text(i));
   }
   return rows;
+}
+
+void exec_sql(const test_support::TempDir& dir, const std::string& sql) {
+  fabric::store::open_database(store_location(dir))->exec(sql);
 }
 
 std::string query_one(const test_support::TempDir& dir, const std::string& sql) {

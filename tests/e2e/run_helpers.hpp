@@ -4,12 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 #include "support/helpers.hpp"
 
 namespace e2e {
 
 std::string binary();
+/// The store the helpers give `dir`'s commands: `dir`/store.db unless use_store_backend chose
+/// a PostgreSQL database for it.
+std::string store_location(const test_support::TempDir& dir);
+/// Gives `dir` a fresh store of `backend` ("sqlite" or "postgresql").
+void use_store_backend(const test_support::TempDir& dir, const std::string& backend);
 std::string recipe(const std::string& name);  // recipes/<name>
 /// `fabric-exp <args>` with the store and the runs folder inside `dir`.
 test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const std::string& args,
@@ -17,6 +22,8 @@ test_support::CommandResult fabric_exp(const test_support::TempDir& dir, const s
 /// The rows of a query on the store in `dir`, each column as text ("" for NULL).
 std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
                                             const std::string& sql);
+/// Runs SQL that writes (a test's tampering) on the store in `dir`.
+void exec_sql(const test_support::TempDir& dir, const std::string& sql);
 /// One value.
 std::string query_one(const test_support::TempDir& dir, const std::string& sql);
 /// Shell-quotes.

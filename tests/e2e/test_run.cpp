@@ -12,6 +12,7 @@
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/optim/multi_tensor_adam.hpp"
 #include "store/sqlite.hpp"
+#include "support/postgres_server.hpp"
 
 namespace fs = std::filesystem;
 using e2e::contains;
@@ -50,7 +51,9 @@ void require_same_weights(const TempDir& dir, const std::string& a_id, const std
 }  // namespace
 
 TEST_CASE("quickstart trains, records the run and its checkpoint", "[e2e][run]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
   TempDir dir;
+  e2e::use_store_backend(dir, backend);
   auto r = fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
@@ -228,7 +231,7 @@ TEST_CASE("a checkpoint in place that the store has no record of yet resumes on 
   // The state a kill leaves between a checkpoint's rename and the store's record of its digest.
   TempDir dir;
   const std::string id = sigtermed_quickstart(dir);
-  fabric::store::Database(dir.str("store.db"))
+  fabric::store::SqliteDatabase(dir.str("store.db"))
       .exec("DELETE FROM artifacts WHERE kind = 'checkpoint'");
   auto resumed = fabric_exp(dir, "run --resume " + id);
   INFO(resumed.output);
@@ -582,7 +585,9 @@ TEST_CASE("token tensors from Python train the benchmark's gpt, with one step pr
 }
 
 TEST_CASE("a kill -9'd run is listed as failed", "[e2e][run][kill9]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
   TempDir dir;
+  e2e::use_store_backend(dir, backend);
   const int code =
       interrupt_run(dir, "run " + q(e2e::recipe("quickstart.toml")) + kLongRun, SIGKILL);
   INFO(test_support::read_file(dir.str("out.txt")));
@@ -596,7 +601,9 @@ TEST_CASE("a kill -9'd run is listed as failed", "[e2e][run][kill9]") {
 }
 
 TEST_CASE("runs, show, metrics and rm on recorded runs", "[e2e][query]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
   TempDir dir;
+  e2e::use_store_backend(dir, backend);
   REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
                               " run.max_epochs=1 --tag team=vision")
               .exit_code == 0);
@@ -691,7 +698,9 @@ TEST_CASE("csv and tensorboard loggers, lr_monitor and early stopping from a rec
 }
 
 TEST_CASE("compare, plot, rerun and gc", "[e2e][query]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
   TempDir dir;
+  e2e::use_store_backend(dir, backend);
   const std::string base = "run " + q(e2e::recipe("quickstart.toml")) + " run.max_epochs=1";
   REQUIRE(fabric_exp(dir, base).exit_code == 0);
   REQUIRE(fabric_exp(dir, base + " optimizer.lr=0.01").exit_code == 0);
@@ -733,10 +742,7 @@ TEST_CASE("compare, plot, rerun and gc", "[e2e][query]") {
   REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
                               " run.max_epochs=1 --store other.db")
               .exit_code == 0);
-  auto conn = test_support::run_command(
-      "sqlite3 " + q(dir.str("store.db")) +
-      " \"PRAGMA foreign_keys = ON; DELETE FROM runs WHERE id = '" + b + "'\"");
-  REQUIRE(conn.exit_code == 0);
+  e2e::exec_sql(dir, "DELETE FROM runs WHERE id = '" + b + "'");
   auto gc = fabric_exp(dir, "gc --yes");
   INFO(gc.output);
   CHECK(gc.exit_code == 0);
