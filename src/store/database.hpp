@@ -32,6 +32,13 @@ class UnknownReference : public StoreError {
   using StoreError::StoreError;
 };
 
+/// A write that a run's or a trial's state no longer allows: it already ended (finished, failed,
+/// pruned...), perhaps marked so by another process. The writer says so and moves on.
+class StateConflict : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 /// A transaction that lost to another (serialization failure, deadlock) or to the connection:
 /// Database::transaction runs it again.
 class RetryableError : public StoreError {

@@ -285,13 +285,21 @@ void RunStore::finish_run(const std::string& id, Status status, int exit_code,
                           const std::string& error) {
   db_->transaction([&] {
     const double now = db_->now();
-    db_->prepare(
-           "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
-           "heartbeat_at = ? WHERE id = ?")
-        .bind_all({status_name(status), int64_t(exit_code),
-                   error.empty() ? SqlValue{} : SqlValue{error}, now, now, id})
-        .run();
+    auto st = db_->prepare(
+        "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
+        "heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
+    st.bind_all({status_name(status), int64_t(exit_code),
+                 error.empty() ? SqlValue{} : SqlValue{error}, now, now, id});
+    if (!st.step()) throw_ended(id, std::string("not recorded as ") + status_name(status));
   });
+}
+
+void RunStore::throw_ended(const std::string& id, const std::string& consequence) {
+  auto st = db_->prepare("SELECT status, coalesce(error, '') FROM runs WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) throw StateConflict("run " + id + " is no longer in the store: " + consequence);
+  throw StateConflict("run " + id + " has already ended (" + st.text(0) +
+                      (st.text(1).empty() ? "" : ": " + st.text(1)) + "); " + consequence);
 }
 
 void RunStore::reopen_run(const std::string& id) {
@@ -306,7 +314,9 @@ void RunStore::reopen_run(const std::string& id) {
 }
 
 void RunStore::heartbeat(const std::string& id) {
-  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({db_->now(), id}).run();
+  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
+      .bind_all({db_->now(), id})
+      .run();
 }
 
 void RunStore::set_world_size(const std::string& id, int64_t world_size) {
@@ -324,6 +334,13 @@ void RunStore::set_tag(const std::string& id, const std::string& key, const std:
 void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>& points) {
   if (points.empty()) return;
   db_->transaction([&] {
+    // First, so that the run's row is locked while its metrics go in: a run another process
+    // marked ended takes no more.
+    auto beat = db_->prepare(
+        "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
+    beat.bind_all({db_->now(), id});
+    if (!beat.step())
+      throw_ended(id, std::to_string(points.size()) + " metric point(s) not recorded");
     auto put = db_->prepare(
         "INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (?,?,?,?,?,?) "
         "ON CONFLICT (run_id, key, step) DO UPDATE SET epoch = excluded.epoch, "
@@ -358,7 +375,6 @@ ON CONFLICT (run_id, key) DO UPDATE SET last = excluded.last, last_step = exclud
       summary.bind_all({id, k});
       summary.run();
     }
-    db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ?").bind_all({db_->now(), id}).run();
   });
 }
 

@@ -98,7 +98,8 @@ class RunStore {
 
   /// Inserts a run with status "running" and creates its folder; returns its id.
   std::string create_run(const NewRun& run);
-  /// running -> finished / failed / killed / pruned.
+  /// running -> finished / failed / killed / pruned. Throws StateConflict when the run has
+  /// already ended (another process marked it failed, say): nothing is written.
   void finish_run(const std::string& id, Status status, int exit_code,
                   const std::string& error = "");
   /// A resumed run is running again.
@@ -108,7 +109,8 @@ class RunStore {
   void set_world_size(const std::string& id, int64_t world_size);
   void set_tag(const std::string& id, const std::string& key, const std::string& value);
   /// Upserts points (a resumed run overwrites its replayed steps) and refreshes the summaries
-  /// of the keys touched, in one transaction.
+  /// of the keys touched, in one transaction, beating the heartbeat. Throws StateConflict when
+  /// the run has ended.
   void log_metrics(const std::string& id, const std::vector<MetricPoint>& points);
   /// Registers a file that already exists under its final name (after the atomic rename).
   void add_artifact(const std::string& id, const std::string& path, const std::string& kind);
@@ -137,6 +139,7 @@ class RunStore {
 
  private:
   RunStore() = default;
+  [[noreturn]] void throw_ended(const std::string& id, const std::string& consequence);
   std::string location_;
   std::unique_ptr<Database> db_;
 };

@@ -221,13 +221,14 @@ std::optional<TrialRecord> SweepStore::trial(const std::string& id, int64_t numb
 void SweepStore::start_trial(const std::string& id, int64_t number, const std::string& params,
                              const std::string& run_id) {
   db_.transaction([&] {
-    db_.prepare(
-           "INSERT INTO trials (sweep_id, number, run_id, status, params, started_at) "
-           "VALUES (?1,?2,?3,'running',?4,?5) ON CONFLICT (sweep_id, number) DO UPDATE SET "
-           "run_id = ?3, status = 'running', params = ?4, started_at = ?5, ended_at = NULL, "
-           "error = NULL, value = NULL")
-        .bind_all({id, number, text_or_null(run_id), params, db_.now()})
-        .run();
+    auto st = db_.prepare(
+        "INSERT INTO trials (sweep_id, number, run_id, status, params, started_at) "
+        "VALUES (?1,?2,?3,'running',?4,?5) ON CONFLICT (sweep_id, number) DO UPDATE SET "
+        "run_id = ?3, status = 'running', params = ?4, started_at = ?5, ended_at = NULL, "
+        "error = NULL, value = NULL WHERE trials.status NOT IN ('finished', 'pruned') "
+        "RETURNING number");
+    st.bind_all({id, number, text_or_null(run_id), params, db_.now()});
+    if (!st.step()) throw_ended(id, number, "not started again");
   });
 }
 
@@ -245,12 +246,25 @@ void SweepStore::attach_run(const std::string& id, int64_t number, const std::st
 
 void SweepStore::end_trial(const std::string& id, int64_t number, Status status,
                            std::optional<double> value, const std::string& error) {
-  db_.prepare(
-         "UPDATE trials SET status = ?, value = ?, error = ?, ended_at = ? "
-         "WHERE sweep_id = ? AND number = ?")
-      .bind_all({status_name(status), value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
-                 db_.now(), id, number})
-      .run();
+  db_.transaction([&] {
+    auto st = db_.prepare(
+        "UPDATE trials SET status = ?, value = ?, error = ?, ended_at = ? "
+        "WHERE sweep_id = ? AND number = ? AND status NOT IN ('finished', 'failed', 'pruned') "
+        "RETURNING number");
+    st.bind_all({status_name(status), value ? SqlValue{*value} : SqlValue{}, text_or_null(error),
+                 db_.now(), id, number});
+    if (!st.step()) throw_ended(id, number, std::string("not recorded as ") + status_name(status));
+  });
+}
+
+void SweepStore::throw_ended(const std::string& id, int64_t number,
+                             const std::string& consequence) {
+  auto trial = this->trial(id, number);
+  throw store::StateConflict(
+      "trial " + std::to_string(number) + " of sweep " + id +
+      (trial ? " has already ended (" + std::string(status_name(trial->status)) + ")"
+             : " is not in the store") +
+      "; " + consequence);
 }
 
 void SweepStore::record_prune(const std::string& id, int64_t number, const PruneRecord& p) {

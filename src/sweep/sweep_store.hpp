@@ -78,12 +78,14 @@ class SweepStore {
   std::vector<TrialRecord> trials(const std::string& id);
   std::optional<TrialRecord> trial(const std::string& id, int64_t number);
   /// A new trial row, or a trial that starts again (resume): status running, run_id cleared
-  /// unless it continues that run.
+  /// unless it continues that run. Throws StateConflict for a finished or pruned trial.
   void start_trial(const std::string& id, int64_t number, const std::string& params,
                    const std::string& run_id = "");
   /// A trial assigned ahead of running (a SLURM job array): status queued.
   void queue_trial(const std::string& id, int64_t number, const std::string& params);
   void attach_run(const std::string& id, int64_t number, const std::string& run_id);
+  /// Records how a trial ended. Throws StateConflict when it already had (finished, failed or
+  /// pruned), perhaps by another process's hand: nothing is written.
   void end_trial(const std::string& id, int64_t number, store::Status status,
                  std::optional<double> value, const std::string& error = "");
   void record_prune(const std::string& id, int64_t number, const PruneRecord& prune);
@@ -102,6 +104,8 @@ class SweepStore {
   store::RunStore& runs() { return runs_; }
 
  private:
+  [[noreturn]] void throw_ended(const std::string& id, int64_t number,
+                                const std::string& consequence);
   store::RunStore& runs_;
   store::Database& db_;
 };

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
 
 #include "e2e/run_helpers.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
@@ -768,4 +770,48 @@ TEST_CASE("a path in an extended recipe is relative to the file that wrote it",
   REQUIRE(r.exit_code == 0);
   CHECK(query_one(dir, "SELECT value FROM params WHERE key = 'data.path'") ==
         dir.str("base/d.csv"));
+}
+
+TEST_CASE("a run survives its PostgreSQL server restarting under it, losing no metric",
+          "[e2e][run][postgresql]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  TempDir dir;
+  e2e::use_store_backend(dir, "postgresql");
+  const std::string cmd = "cd " + q(dir.str()) +
+                          " && (FABRIC_EXP_STORE=" + q(e2e::store_location(dir)) + " " +
+                          q(e2e::binary()) + " run " + q(e2e::recipe("quickstart.toml")) +
+                          kLongRun + " > out.txt 2>&1; echo $? > rc.txt) &";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto wait_until = [&](const std::function<bool()>& done, double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      try {
+        if (done()) return true;
+      } catch (const std::exception&) {  // the store is not there yet
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  REQUIRE(wait_until(
+      [&] {
+        return query_one(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'") != "0";
+      },
+      60));
+  // pg_ctl stop -m fast: every connection is cut, as by a server restart or a failover.
+  test_support::restart_postgres();
+  const bool ended_before_the_restart = fs::exists(dir.str("rc.txt"));
+  REQUIRE(wait_until([&] { return fs::exists(dir.str("rc.txt")); }, 180));
+  CHECK_FALSE(ended_before_the_restart);  // else this tested nothing
+  INFO(test_support::read_file(dir.str("out.txt")));
+  CHECK(test_support::read_file(dir.str("rc.txt")) == "0\n");
+  CHECK(query_one(dir, "SELECT status FROM runs") == "finished");
+  // train/loss every 10 steps from the first to the last, none missing; one val/loss per epoch.
+  auto span =
+      query(dir, "SELECT count(*), min(step), max(step) FROM metrics WHERE key = 'train/loss'");
+  REQUIRE(span.size() == 1);
+  CHECK(std::stoll(span[0][0]) == (std::stoll(span[0][2]) - std::stoll(span[0][1])) / 10 + 1);
+  CHECK(std::stoll(span[0][2]) > 3000);
+  CHECK(query_one(dir, "SELECT count(*) FROM metrics WHERE key = 'val/loss'") == "3");
 }

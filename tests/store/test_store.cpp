@@ -279,3 +279,33 @@ TEST_CASE("run ids: unique prefixes resolve, ambiguous ones are refused, last is
   }
   CHECK_THROWS_WITH(s.resolve("zzzzzzzzz"), Catch::Contains("no run 'zzzzzzzzz'"));
 }
+
+TEST_CASE("an ended run takes no more writes: the late writer is told, nothing changes",
+          "[store][state]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  RunStore s(test_support::fresh_store(backend, dir));
+  auto id = s.create_run(new_run(dir, "raced"));
+  s.log_metrics(id, {{"loss", 1, 0, 2.0, 0}});
+  // Another process decided it was dead (no heartbeat) and marked it failed.
+  s.db()
+      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - 500 WHERE id = ?")
+      .bind(1, id)
+      .run();
+  REQUIRE(s.reap_stale(120) == 1);
+  CHECK_THROWS_AS(s.log_metrics(id, {{"loss", 2, 0, 1.0, 0}}), StateConflict);
+  CHECK_THROWS_WITH(s.finish_run(id, Status::Finished, 0),
+                    Catch::Contains("has already ended (failed: no heartbeat since") &&
+                        Catch::Contains("not recorded as finished"));
+  CHECK(s.get(id)->status == Status::Failed);
+  CHECK(s.metrics(id, {"loss"}).size() == 1);
+  // A finished run is not finished twice either; a resumed one runs and finishes again.
+  auto done = s.create_run(new_run(dir, "done"));
+  s.finish_run(done, Status::Finished, 0);
+  CHECK_THROWS_AS(s.finish_run(done, Status::Failed, 1, "late"), StateConflict);
+  CHECK(s.get(done)->error.empty());
+  s.reopen_run(done);
+  s.log_metrics(done, {{"loss", 1, 0, 1.0, 0}});
+  s.finish_run(done, Status::Finished, 0);
+  CHECK(s.get(done)->status == Status::Finished);
+}
