@@ -174,6 +174,19 @@ void add_sweep_commands(CLI::App& app) {
   show->add_option("--store", *show_store, "Run store");
   register_action(show, [=] { return show_sweep(*show_ref, *show_store, *show_format); });
 
+  auto* work = sub->add_subcommand(
+      "work",
+      "Join a sweep from any host that reaches its store: claim its next trial, run it, record "
+      "it, repeat until every trial is taken");
+  auto work_ref = std::make_shared<std::string>();
+  auto work_store = std::make_shared<std::string>();
+  auto work_parallel = std::make_shared<int64_t>(1);
+  work->add_option("sweep", *work_ref, "Sweep id, prefix or 'last'")->required();
+  work->add_option("--parallel", *work_parallel, "Trials at once on this host (default 1)");
+  work->add_option("--store", *work_store,
+                   "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+  register_action(work, [=] { return sweep::work_sweep(*work_ref, *work_store, *work_parallel); });
+
   auto* collect = sub->add_subcommand(
       "collect", "Merge the stores written by a SLURM sweep's array tasks into the run store");
   auto collect_ref = std::make_shared<std::string>();

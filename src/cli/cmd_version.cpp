@@ -22,6 +22,7 @@ void add_shared_commands(CLI::App& app) {
   add_runs_commands(app);
   add_compare_commands(app);
   add_sweep_commands(app);
+  add_store_commands(app);
   add_ui_command(app);
 }
 

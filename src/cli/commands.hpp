@@ -20,6 +20,7 @@ void add_recipe_commands(CLI::App& app);
 void add_runs_commands(CLI::App& app);
 void add_compare_commands(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
+void add_store_commands(CLI::App& app);
 void add_ui_command(CLI::App& app);
 /// `run`, `rerun` and `env` as fabric-exp lists them in --help; fabric-exp-train runs them.
 void add_training_command_names(CLI::App& app);

@@ -26,6 +26,17 @@ bool is_store_url(const std::string& location) {
   return !url_scheme(location).empty();
 }
 
+std::string without_password(const std::string& location) {
+  std::string masked = masked_location(location);
+  for (const char* hidden : {":***@", "password=***&", "&password=***", "?password=***"}) {
+    const size_t at = masked.find(hidden);
+    if (at == std::string::npos) continue;
+    const std::string h = hidden;
+    masked.replace(at, h.size(), h == ":***@" ? "@" : h == "password=***&" ? "" : "");
+  }
+  return masked;
+}
+
 std::string masked_location(const std::string& location) {
   if (!is_store_url(location)) return location;
   std::string shown = location;

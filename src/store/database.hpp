@@ -171,6 +171,8 @@ bool is_store_url(const std::string& location);
 /// The location as messages may show it: a URL's password replaced by ***.
 std::string masked_location(const std::string& location);
 
+/// The URL without its password (the rest as given): for files other processes read.
+std::string without_password(const std::string& location);
 /// Whether `location` is a postgresql:// (or postgres://) URL.
 bool is_postgres_url(const std::string& location);
 /// Throws StoreError, naming the location with its password hidden, unless it is a SQLite

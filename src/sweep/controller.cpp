@@ -89,17 +89,23 @@ struct Running {
 
 class Controller {
  public:
-  Controller(store::RunStore& runs, SweepRecord sweep, SweepSettings settings)
-      : runs_(runs), sweeps_(runs), sweep_(std::move(sweep)), settings_(std::move(settings)) {}
+  /// `worker`: joined a sweep another process created (sweep work); others may be running
+  /// its trials at the same time, from this host or others.
+  Controller(store::RunStore& runs, SweepRecord sweep, SweepSettings settings, bool worker)
+      : runs_(runs),
+        sweeps_(runs),
+        sweep_(std::move(sweep)),
+        settings_(std::move(settings)),
+        worker_(worker) {}
 
-  int run(std::deque<int64_t> unfinished, int64_t next_number) {
+  int run() {
     install_stop_signal_handlers();
     auto sampler = make_sampler(settings_.space, settings_.sampler());
     const std::string store = store::is_store_url(runs_.location())
                                   ? runs_.location()
                                   : fs::absolute(runs_.location()).string();
     std::map<pid_t, Running> running;
-    bool stopping = false;
+    bool stopping = false, exhausted = false;
     auto last_beat = std::chrono::steady_clock::now();
 
     while (true) {
@@ -116,26 +122,31 @@ class Controller {
         trial_ended(it->second, status, stopping);
         running.erase(it);
       }
-      while (!stopping && int64_t(running.size()) < sweep_.parallel &&
-             (!unfinished.empty() || next_number < sweep_.max_trials)) {
-        int64_t number;
-        if (!unfinished.empty()) {
-          number = unfinished.front();
-          unfinished.pop_front();
+      // Trials are claimed in the store, one at a time, so that other workers of the sweep
+      // (sweep work, on any host) never take the same number.
+      while (!stopping && !exhausted && int64_t(running.size()) < sweep_.parallel) {
+        auto claim = sweeps_.claim_trial(sweep_.id, [&](int64_t number,
+                                                        const std::vector<TrialRecord>& trials) {
+          return point_toml(settings_.space,
+                            sampler->propose(number, observations(settings_.space, trials, false)));
+        });
+        if (!claim) {
+          exhausted = true;
+          break;
+        }
+        const int64_t number = claim->number;
+        if (claim->continues) {
           line(fmt::format("trial {} continues", number));
         } else {
-          number = next_number++;
-          const Point point = sampler->propose(
-              number, observations(settings_.space, sweeps_.trials(sweep_.id), false));
-          sweeps_.start_trial(sweep_.id, number, point_toml(settings_.space, point));
-          line(fmt::format("trial {} starts: {}", number, point_summary(settings_.space, point)));
+          line(fmt::format(
+              "trial {} starts: {}", number,
+              point_summary(settings_.space, point_from_toml(settings_.space, claim->params))));
         }
         const std::string log = sweep_.sweep_dir + "/trial-" + std::to_string(number) + ".log";
         running[spawn_trial(sweep_.id, number, store, log)] = {number,
                                                                std::chrono::steady_clock::now()};
       }
-      if (running.empty() && (stopping || (unfinished.empty() && next_number >= sweep_.max_trials)))
-        break;
+      if (running.empty() && (stopping || exhausted)) break;
       if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(5)) {
         sweeps_.heartbeat(sweep_.id);
         last_beat = std::chrono::steady_clock::now();
@@ -150,6 +161,18 @@ class Controller {
       finished += t.status == Status::Finished;
       ended +=
           t.status == Status::Finished || t.status == Status::Pruned || t.status == Status::Failed;
+    }
+    // Other workers' trials: theirs to end; the sweep ends with the last of them.
+    const auto elsewhere = std::count_if(trials.begin(), trials.end(), [](const TrialRecord& t) {
+      return t.status == Status::Running;
+    });
+    if (!stopping && ended < sweep_.max_trials && elsewhere > 0) {
+      line(fmt::format("no trial left to claim; {} still running elsewhere", elsewhere));
+      return 0;
+    }
+    if (worker_ && stopping) {
+      line("stopped; this worker's trials go back to the queue for any worker");
+      return 128 + stop_signal().load();
     }
     // A sweep is finished only when every trial number has ended; anything else resumes.
     if (!stopping && ended < sweep_.max_trials) {
@@ -239,6 +262,7 @@ class Controller {
   SweepStore sweeps_;
   SweepRecord sweep_;
   SweepSettings settings_;
+  bool worker_ = false;
 };
 
 }  // namespace
@@ -267,6 +291,8 @@ int resume_sweep(const SweepRequest& request, const std::string& store_path) {
   std::deque<int64_t> unfinished;
   int64_t next = 0;
   for (const auto& t : sweeps.trials(sweep->id)) {
+    // Nobody runs the trials of a stopped sweep: those left running are queued again.
+    if (t.status == Status::Running) sweeps.requeue_trial(sweep->id, t.number);
     if (t.status == Status::Running || t.status == Status::Queued || t.status == Status::Killed)
       unfinished.push_back(t.number);
     next = std::max(next, t.number + 1);
@@ -278,8 +304,41 @@ int resume_sweep(const SweepRequest& request, const std::string& store_path) {
                                                std::to_string(sweep->max_trials - 1) + " to start"
                                          : std::string("no new trial to start"))
             << std::endl;
-  return Controller(runs, *sweep, settings).run(unfinished, next);
+  return Controller(runs, *sweep, settings, /*worker=*/false).run();
 }
+
+}  // namespace
+
+int work_sweep(const std::string& sweep_ref, const std::string& store_arg, int64_t parallel) {
+  if (parallel < 1)
+    throw UsageError("--parallel must be at least 1, not " + std::to_string(parallel));
+  const std::string store_path = store_arg.empty() ? store::default_store_path() : store_arg;
+  store::check_store_location(store_path);
+  if (!store::is_store_url(store_path) && !fs::exists(store_path))
+    throw store::StoreError("no run store at '" + store_path +
+                            "' (pass --store or set FABRIC_EXP_STORE to the sweep's store)");
+  store::RunStore runs(store_path);
+  SweepStore sweeps(runs);
+  sweeps.reap_stale();
+  auto sweep = sweeps.get(sweeps.resolve(sweep_ref));
+  if (sweep->status == Status::Finished || sweep->status == Status::Failed) {
+    std::cout << "[sweep " << sweep->id << "] already ended (" << status_name(sweep->status)
+              << "): no trial left to run" << std::endl;
+    return 0;
+  }
+  SweepSettings settings = read_settings(sweep->spec);
+  sweep->parallel = parallel;
+  // On another host the sweep's folder may not exist: trials read their base recipe there.
+  fs::create_directories(sweep->sweep_dir);
+  if (!fs::exists(sweep->sweep_dir + "/base.toml"))
+    atomic_write(sweep->sweep_dir + "/base.toml", sweep->base_recipe);
+  std::cout << "[sweep " << sweep->id << "] " << sweep->name << ": worker " << store::hostname()
+            << " pid " << getpid() << ", " << parallel << " trial(s) at a time, "
+            << sweep->max_trials << " in the sweep" << std::endl;
+  return Controller(runs, *sweep, settings, /*worker=*/true).run();
+}
+
+namespace {
 
 /// A new sweep as read from the recipe, its [sweep] table and the command line's multirun forms.
 struct NewSweep {
@@ -395,10 +454,13 @@ int run_sweep(const SweepRequest& request) {
     return 0;
   }
 
-  if (settings.launcher == "slurm" && store::is_postgres_url(store_path)) {
+  const bool shared_store = store::is_postgres_url(store_path);
+  if (settings.launcher == "slurm" && !shared_store &&
+      (settings.method == "tpe" || settings.pruner != "none")) {
     throw ValueError(
-        "not supported yet: the slurm launcher with a PostgreSQL store (its tasks write one "
-        "SQLite file each, merged by `sweep collect`); give --store a SQLite file's path");
+        "not supported yet: the slurm launcher with a SQLite store runs independent trials (grid "
+        "or random, no pruner), each task writing its own file; tpe and pruning read other "
+        "trials' results while they run: give --store a postgresql:// URL");
   }
   store::RunStore runs(store_path);
   SweepStore sweeps(runs);
@@ -411,9 +473,11 @@ int run_sweep(const SweepRequest& request) {
             << sweep.parallel << " at a time"
             << (sweep.objective.empty() ? "" : ", " + sweep.direction + " " + sweep.objective)
             << "  (" << sweep.sweep_dir << ")" << std::endl;
+  if (settings.launcher == "slurm" && shared_store)
+    return submit_slurm_workers(sweep, runs.location(), request.submit);
   if (settings.launcher == "slurm")
     return submit_slurm_array(sweeps, sweep, settings, request.submit);
-  return Controller(runs, sweep, settings).run({}, 0);
+  return Controller(runs, sweep, settings, /*worker=*/false).run();
 }
 
 }  // namespace fabric::sweep

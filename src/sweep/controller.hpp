@@ -29,4 +29,10 @@ struct SweepRequest {
 /// 128 + signal: stopped (resumable). Recipe problems throw exp::RecipeError.
 int run_sweep(const SweepRequest& request);
 
+/// `fabric-exp sweep work SWEEP`: joins a sweep recorded in `store` (created by `fabric-exp
+/// sweep` on any host that reaches it) and, `parallel` at a time, claims its next trial, runs
+/// it, records it, until every trial number is taken. 0 when the budget is spent (or the sweep
+/// had ended); 128 + signal when stopped, this worker's trials left for any worker to continue.
+int work_sweep(const std::string& sweep_ref, const std::string& store, int64_t parallel);
+
 }  // namespace fabric::sweep

@@ -30,11 +30,6 @@ std::string shell_quote(const std::string& s) {
 
 int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const SweepSettings& settings,
                        bool submit) {
-  if (settings.method == "tpe" || settings.pruner != "none") {
-    throw ValueError(
-        "not supported yet: the slurm launcher runs independent trials (grid or random, no "
-        "pruner); tpe and pruning read other trials' results while they run");
-  }
   const std::string dir = sweep.sweep_dir + "/slurm";
   fs::create_directories(dir);
   auto sampler = make_sampler(settings.space, settings.sampler());
@@ -78,6 +73,40 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
     return 1;
   }
   std::cout << "  collect results with: fabric-exp sweep collect " << sweep.id << "\n";
+  return 0;
+}
+
+int submit_slurm_workers(const SweepRecord& sweep, const std::string& store_url, bool submit) {
+  const std::string dir = sweep.sweep_dir + "/slurm";
+  fs::create_directories(dir);
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const std::string script = dir + "/workers.sbatch";
+  std::ostringstream out;
+  out << "#!/bin/bash\n"
+      << "# fabric-exp sweep " << sweep.id << " (" << sweep.name << "): " << sweep.parallel
+      << " worker task(s), each claiming trials from the shared store until the budget is spent.\n"
+      << "# The store's password comes from PGPASSWORD or ~/.pgpass, never from this file.\n"
+      << "#SBATCH --job-name=fabric-exp-" << sweep.name << "\n"
+      << "#SBATCH --array=0-" << sweep.parallel - 1 << "\n"
+      << "#SBATCH --output=" << dir << "/worker-%a.log\n"
+      << "cd " << shell_quote(fs::current_path().string()) << " || exit 1\n"
+      << "export FABRIC_EXP_STORE=" << shell_quote(store::without_password(store_url)) << "\n"
+      << "exec " << shell_quote(exe) << " sweep work " << sweep.id << "\n";
+  atomic_write(script, out.str());
+  chmod(script.c_str(), 0755);
+  std::cout << "[sweep " << sweep.id << "] job array of " << sweep.parallel
+            << " sweep worker(s): " << script << "\n";
+  if (!submit) {
+    std::cout << "  submit:  sbatch " << script << "\n"
+              << "  more workers, from any host: fabric-exp sweep work " << sweep.id << "\n";
+    return 0;
+  }
+  const int rc = std::system(("sbatch " + shell_quote(script)).c_str());
+  if (rc != 0) {
+    std::cerr << "fabric-exp: error: sbatch " << script << " failed (status " << rc
+              << "); the script stays for a manual submission\n";
+    return 1;
+  }
   return 0;
 }
 

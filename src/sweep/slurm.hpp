@@ -18,6 +18,12 @@ namespace fabric::sweep {
 int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const SweepSettings& settings,
                        bool submit);
 
+/// With a PostgreSQL store every task sees the others' results: the job array has one task per
+/// parallel slot, each running `fabric-exp sweep work SWEEP` until the budget is spent (tpe and
+/// pruning included, nothing to collect). The script names the store without its password,
+/// which the tasks take from PGPASSWORD or ~/.pgpass.
+int submit_slurm_workers(const SweepRecord& sweep, const std::string& store_url, bool submit);
+
 /// Merges every task store of `sweep_id` into the store of `sweeps`; returns the number of
 /// trials that have ended. The sweep is finished once every trial has.
 int collect_slurm_results(SweepStore& sweeps, const std::string& sweep_id);

@@ -232,6 +232,65 @@ void SweepStore::start_trial(const std::string& id, int64_t number, const std::s
   });
 }
 
+std::optional<SweepStore::Claim> SweepStore::claim_trial(
+    const std::string& id,
+    const std::function<std::string(int64_t number, const std::vector<TrialRecord>& trials)>&
+        propose) {
+  runs_.reap_stale();
+  std::optional<Claim> claim;
+  db_.transaction([&] {
+    claim.reset();
+    // Claimers take turns on the sweep's row (SQLite: the write lock BEGIN IMMEDIATE took).
+    auto lock = db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ? RETURNING max_trials");
+    lock.bind_all({db_.now(), id});
+    if (!lock.step()) throw store::StoreError("sweep " + id + " is not in the store");
+    const int64_t max_trials = lock.integer(0);
+    db_.prepare(
+           "UPDATE trials SET status = 'failed', ended_at = ?1, error = (SELECT 'its run ' || "
+           "runs.id || ' failed: ' || coalesce(runs.error, '') FROM runs WHERE runs.id = "
+           "trials.run_id) WHERE sweep_id = ?2 AND status = 'running' AND run_id IN (SELECT id "
+           "FROM runs WHERE status = 'failed')")
+        .bind_all({db_.now(), id})
+        .run();
+    auto waiting = db_.prepare(
+        "SELECT number, params FROM trials WHERE sweep_id = ? AND status IN ('queued', "
+        "'killed') ORDER BY number LIMIT 1");
+    waiting.bind(1, id);
+    if (waiting.step()) {
+      claim = Claim{waiting.integer(0), true, waiting.text(1)};
+      db_.prepare(
+             "UPDATE trials SET status = 'running', started_at = ? WHERE sweep_id = ? AND "
+             "number = ?")
+          .bind_all({db_.now(), id, claim->number})
+          .run();
+      return;
+    }
+    auto taken = db_.prepare(
+        "SELECT count(*), coalesce(max(number) + 1, 0) FROM trials WHERE "
+        "sweep_id = ?");
+    taken.bind(1, id);
+    taken.step();
+    if (taken.integer(0) >= max_trials) return;
+    const int64_t number = taken.integer(1);
+    const std::string params = propose(number, trials(id));
+    db_.prepare(
+           "INSERT INTO trials (sweep_id, number, status, params, started_at) VALUES "
+           "(?,?,'running',?,?)")
+        .bind_all({id, number, params, db_.now()})
+        .run();
+    claim = Claim{number, false, params};
+  });
+  return claim;
+}
+
+void SweepStore::requeue_trial(const std::string& id, int64_t number) {
+  db_.prepare(
+         "UPDATE trials SET status = 'queued' WHERE sweep_id = ? AND number = ? AND status = "
+         "'running'")
+      .bind_all({id, number})
+      .run();
+}
+
 void SweepStore::queue_trial(const std::string& id, int64_t number, const std::string& params) {
   db_.prepare("INSERT INTO trials (sweep_id, number, status, params) VALUES (?,?,'queued',?)")
       .bind_all({id, number, params})

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,23 @@ class SweepStore {
   /// unless it continues that run. Throws StateConflict for a finished or pruned trial.
   void start_trial(const std::string& id, int64_t number, const std::string& params,
                    const std::string& run_id = "");
+  /// A trial this process claimed to run (claim_trial).
+  struct Claim {
+    int64_t number = 0;
+    bool continues = false;  // a queued or killed trial, rather than a new one
+    std::string params{};
+  };
+  /// Claims the sweep's next trial for this process, under the sweep row's lock so that many
+  /// workers never take one number twice: a queued or killed trial first (it continues), else
+  /// the next number below max_trials, its parameters from `propose` (given every trial so far).
+  /// nullopt when every number is taken. Trials whose run was marked failed while they ran (their
+  /// worker's host died) are recorded as failed first: the budget counts them.
+  std::optional<Claim> claim_trial(
+      const std::string& id,
+      const std::function<std::string(int64_t number, const std::vector<TrialRecord>& trials)>&
+          propose);
+  /// A running trial whose process is gone (a stopped sweep's) goes back to the queue.
+  void requeue_trial(const std::string& id, int64_t number);
   /// A trial assigned ahead of running (a SLURM job array): status queued.
   void queue_trial(const std::string& id, int64_t number, const std::string& params);
   void attach_run(const std::string& id, int64_t number, const std::string& run_id);

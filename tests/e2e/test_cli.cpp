@@ -477,3 +477,59 @@ TEST_CASE("config show prints tables in a recipe's order, [run] first", "[e2e][c
   CHECK(optimizer < data);
   CHECK(data < metrics);
 }
+
+TEST_CASE(
+    "store copy moves runs and sweeps between SQLite and PostgreSQL; twice copies nothing "
+    "twice",
+    "[e2e][cli][store][postgresql]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  TempDir dir;  // its store: dir/store.db (SQLite)
+  REQUIRE(
+      fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) + " --tag team=vision" + kShort)
+          .exit_code == 0);
+  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) + kShort).exit_code == 0);
+  REQUIRE(fabric_exp(dir, "sweep " + q(e2e::recipe("quickstart.toml")) + kShort +
+                              " optimizer.lr=1e-3,2e-3")
+              .exit_code == 0);
+  const std::string team = test_support::fresh_postgres_database();
+  auto copied = fabric_exp(dir, "store copy store.db " + q(team));
+  INFO(copied.output);
+  REQUIRE(copied.exit_code == 0);
+  CHECK(contains(copied.output, "copied 4 run(s) ("));
+  CHECK(contains(copied.output, "and 1 sweep(s) into postgresql://"));
+  auto again = fabric_exp(dir, "store copy store.db " + q(team));
+  INFO(again.output);
+  CHECK(contains(again.output, "copied 0 run(s) (0 metric points) and 0 sweep(s)"));
+  CHECK(contains(again.output, "4 run(s) and 1 sweep(s) were there already"));
+  // The team's store answers as the file did.
+  const std::string columns = " --format csv --columns id,status,tags,metrics.val/loss.min";
+  auto here = fabric_exp(dir, "runs" + columns);
+  auto there = fabric_exp(dir, "runs --store " + q(team) + columns);
+  CHECK(here.output == there.output);
+  auto sweep_here = fabric_exp(dir, "sweep show last --format csv");
+  auto sweep_there = fabric_exp(dir, "sweep show last --format csv --store " + q(team));
+  CHECK(sweep_here.output == sweep_there.output);
+  // And back, only what a filter selects, into a new file.
+  auto back =
+      fabric_exp(dir, "store copy " + q(team) + " back.db --where \"tags.team = 'vision'\"");
+  INFO(back.output);
+  REQUIRE(back.exit_code == 0);
+  CHECK(contains(back.output, "copied 1 run(s) ("));
+  CHECK(contains(back.output, "and 0 sweep(s) into back.db"));
+  const std::string id = query_one(dir, "SELECT run_id FROM tags WHERE value = 'vision'");
+  const std::string metrics = " --format csv";
+  CHECK(fabric_exp(dir, "metrics " + id + " val/loss train/loss" + metrics).output ==
+        fabric_exp(dir, "metrics " + id + " val/loss train/loss --store back.db" + metrics).output);
+  // What cannot be copied says why, and writes nothing.
+  auto same = fabric_exp(dir, "store copy store.db ./store.db");
+  CHECK(same.exit_code == 1);
+  CHECK(contains(same.output, "the source and the destination are the same store"));
+  auto missing = fabric_exp(dir, "store copy nope.db other.db");
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.output, "no run store at 'nope.db'"));
+  CHECK_FALSE(fs::exists(dir.str("other.db")));
+  auto bad_filter = fabric_exp(dir, "store copy store.db other.db --where 'bogus = 1'");
+  CHECK(bad_filter.exit_code == 2);
+  CHECK_FALSE(fs::exists(dir.str("other.db")));
+}

@@ -437,3 +437,55 @@ TEST_CASE("a trial is never pruned at the validation after its last step",
   CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'finished'") == "2");
   CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'pruned'") == "0");
 }
+
+TEST_CASE(
+    "three sweep workers share a TPE sweep with pruning through PostgreSQL, as SLURM runs "
+    "them",
+    "[e2e][sweep][postgresql][slurm]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  TempDir dir;
+  e2e::use_store_backend(dir, "postgresql");
+  // With a shared store the slurm launcher writes a job array of workers, each claiming trials.
+  auto r = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) +
+                               " sweep.method=tpe sweep.max_trials=9 sweep.startup_trials=3 "
+                               "'optimizer.lr=tag(log,interval(1e-7,1e-2))' --launcher slurm "
+                               "--parallel 3");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string id = newest_sweep(dir);
+  const std::string script =
+      query_one(dir, "SELECT sweep_dir FROM sweeps") + "/slurm/workers.sbatch";
+  const std::string text = test_support::read_file(script);
+  CHECK(contains(text, "#SBATCH --array=0-2"));
+  CHECK(contains(text, "sweep work " + id));
+  CHECK(query_one(dir, "SELECT count(*) FROM trials") == "0");
+  // The three array tasks at once, as SLURM would start them (sbatch is not on this machine).
+  std::string tasks;
+  for (int t = 0; t < 3; ++t)
+    tasks += "SLURM_ARRAY_TASK_ID=" + std::to_string(t) + " bash " + q(script) + " > " +
+             q(dir.str("w" + std::to_string(t))) + " 2>&1 &\n";
+  tasks += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  std::ofstream(dir.str("tasks.sh")) << tasks;
+  auto ran = test_support::run_command("bash " + q(dir.str("tasks.sh")));
+  std::string logs;
+  for (int t = 0; t < 3; ++t) logs += test_support::read_file(dir.str("w" + std::to_string(t)));
+  INFO(logs);
+  REQUIRE(ran.exit_code == 0);
+  // Exactly max_trials trials, each number once, each with its own run, every one ended.
+  CHECK(query(dir,
+              "SELECT count(*), count(DISTINCT number), min(number), max(number), "
+              "count(DISTINCT run_id) FROM trials") ==
+        std::vector<std::vector<std::string>>{{"9", "9", "0", "8", "9"}});
+  CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status IN ('finished', 'pruned')") ==
+        "9");
+  CHECK(std::stoi(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'pruned'")) > 0);
+  CHECK(query_one(dir, "SELECT status FROM sweeps") == "finished");
+  CHECK(query_one(dir, "SELECT count(*) FROM runs WHERE status IN ('finished', 'pruned')") == "9");
+  // Every worker took part; a late one finds nothing left and says so.
+  for (int t = 0; t < 3; ++t)
+    CHECK(contains(test_support::read_file(dir.str("w" + std::to_string(t))), "] trial "));
+  auto late = fabric_exp(dir, "sweep work " + id);
+  CHECK(late.exit_code == 0);
+  CHECK(contains(late.output, "already ended (finished)"));
+}
