@@ -1,6 +1,7 @@
-// One writer process of the concurrency test: creates a run in the store and logs `steps` steps
-// of `keys` metrics through the background MetricWriter, as a training run does.
-//   store_writer STORE STEPS KEYS
+// One writer process of the concurrency tests: creates `runs` runs (default 1) in the store, one
+// after another, each logging `steps` steps of `keys` metrics through the background
+// MetricWriter as a training run does, then finishing. Prints each run's id.
+//   store_writer STORE STEPS KEYS [RUNS]
 #include <cstdlib>
 #include <iostream>
 
@@ -8,12 +9,13 @@
 #include "store/run_store.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 4) return 2;
+  if (argc != 4 && argc != 5) return 2;
   const std::string path = argv[1];
   const int steps = std::atoi(argv[2]), keys = std::atoi(argv[3]);
+  const int runs = argc == 5 ? std::atoi(argv[4]) : 1;
   try {
-    std::string id;
-    {
+    for (int r = 0; r < runs; ++r) {
+      std::string id;
       fabric::store::RunStore store(path);
       fabric::store::NewRun run;
       run.name = "writer";
@@ -30,8 +32,8 @@ int main(int argc, char** argv) {
       }
       writer.close();
       store.finish_run(id, fabric::store::Status::Finished, 0);
+      std::cout << id << "\n";
     }
-    std::cout << id << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "store_writer: " << e.what() << "\n";

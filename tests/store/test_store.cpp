@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 
 #include "store/run_query.hpp"
 #include "store/run_store.hpp"
@@ -308,4 +309,47 @@ TEST_CASE("an ended run takes no more writes: the late writer is told, nothing c
   s.log_metrics(done, {{"loss", 1, 0, 1.0, 0}});
   s.finish_run(done, Status::Finished, 0);
   CHECK(s.get(done)->status == Status::Finished);
+}
+
+TEST_CASE("32 processes record 20 runs each into one new PostgreSQL store at once: every row",
+          "[store][concurrency][postgresql]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  test_support::TempDir dir;
+  // An empty database: the 32 race to create the schema, which the advisory lock makes once.
+  const std::string store = test_support::fresh_postgres_database();
+  const std::string writer = (test_support::exe_dir() / "store_writer").string();
+  std::string script = "export TMPDIR=" + dir.str() + "\n";
+  for (int i = 0; i < 32; ++i)
+    script +=
+        writer + " '" + store + "' 20 2 20 > " + dir.str("w" + std::to_string(i)) + " 2>&1 &\n";
+  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  std::ofstream(dir.str("run.sh")) << script;
+  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  std::set<std::string> ids;
+  std::string errors;
+  for (int i = 0; i < 32; ++i) {
+    std::istringstream out(test_support::read_file(dir.str("w" + std::to_string(i))));
+    for (std::string line; std::getline(out, line);) {
+      if (line.size() == 8)
+        ids.insert(line);
+      else
+        errors += line + "\n";
+    }
+  }
+  INFO(errors);
+  REQUIRE(r.exit_code == 0);
+  CHECK(errors.empty());
+  CHECK(ids.size() == 640);
+  RunStore s(store);
+  CHECK(s.schema_version() == current_schema_version());
+  auto count = [&](const std::string& sql) {
+    auto st = s.db().prepare(sql);
+    st.step();
+    return st.integer(0);
+  };
+  CHECK(count("SELECT count(*) FROM runs WHERE status = 'finished'") == 640);
+  CHECK(count("SELECT count(*) FROM metrics") == 640 * 20 * 2);
+  CHECK(count("SELECT count(*) FROM metric_summary WHERE count = 20 AND last = 19") == 640 * 2);
+  CHECK(count("SELECT count(*) FROM fabric_exp_schema") == 1);
 }

@@ -5,13 +5,16 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/search_space.hpp"
 #include "support/helpers.hpp"
+#include "support/postgres_server.hpp"
 #include "sweep/importance.hpp"
 #include "sweep/pruner.hpp"
 #include "sweep/sampler.hpp"
+#include "sweep/sweep_store.hpp"
 
 using fabric::exp::Dimension;
 using fabric::exp::parse_sweep_argument;
@@ -349,4 +352,69 @@ TEST_CASE("parameter effects: what explains the objective ranks first, with its 
       std::find_if(effects.begin(), effects.end(), [](auto& e) { return e.path == "kind"; });
   CHECK_THAT(kind->effect, Catch::StartsWith("best: \"adam\""));
   CHECK(effects.back().importance < effects[0].importance);
+}
+
+TEST_CASE("16 workers claiming one sweep's trials at once take each number exactly once",
+          "[sweep][claim][concurrency]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  const std::string location = test_support::fresh_store(backend, dir);
+  std::string id;
+  {
+    fabric::store::RunStore runs(location);
+    fabric::sweep::SweepStore sweeps(runs);
+    fabric::sweep::SweepRecord s;
+    s.name = "claims";
+    s.experiment = "e";
+    s.method = "random";
+    s.spec = "method = \"random\"";
+    s.base_recipe = "";
+    s.max_trials = 200;
+    id = sweeps.create(s, dir.str("runs"));
+  }
+  const std::string claimer = (test_support::exe_dir() / "sweep_claimer").string();
+  std::string script;
+  for (int i = 0; i < 16; ++i)
+    script += claimer + " '" + location + "' " + id + " > " + dir.str("c" + std::to_string(i)) +
+              " 2>&1 &\n";
+  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  std::ofstream(dir.str("run.sh")) << script;
+  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  std::multiset<int> got;
+  std::string other;
+  int workers_with_claims = 0;
+  for (int i = 0; i < 16; ++i) {
+    std::istringstream out(test_support::read_file(dir.str("c" + std::to_string(i))));
+    bool any = false;
+    for (std::string line; std::getline(out, line);) {
+      if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0]))) {
+        got.insert(std::stoi(line));
+        any = true;
+      } else {
+        other += line + "\n";
+      }
+    }
+    workers_with_claims += any;
+  }
+  INFO(other);
+  REQUIRE(r.exit_code == 0);
+  CHECK(other.empty());
+  CHECK(got.size() == 200);
+  CHECK(std::set<int>(got.begin(), got.end()).size() == 200);  // no number twice
+  CHECK(*got.begin() == 0);
+  CHECK(*got.rbegin() == 199);
+  CHECK(workers_with_claims > 1);
+  fabric::store::RunStore runs(location);
+  fabric::sweep::SweepStore sweeps(runs);
+  const auto trials = sweeps.trials(id);
+  REQUIRE(trials.size() == 200);
+  for (const auto& t : trials) {
+    CHECK(t.status == fabric::store::Status::Finished);
+    CHECK(t.value == double(t.number));
+  }
+  // An ended trial is not ended again, nor started again.
+  CHECK_THROWS_AS(sweeps.end_trial(id, 5, fabric::store::Status::Failed, std::nullopt, "late"),
+                  fabric::store::StateConflict);
+  CHECK_THROWS_AS(sweeps.start_trial(id, 5, "x = 5"), fabric::store::StateConflict);
+  CHECK(sweeps.trial(id, 5)->status == fabric::store::Status::Finished);
 }
