@@ -341,15 +341,42 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
     beat.bind_all({db_->now(), id});
     if (!beat.step())
       throw_ended(id, std::to_string(points.size()) + " metric point(s) not recorded");
-    auto put = db_->prepare(
-        "INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (?,?,?,?,?,?) "
-        "ON CONFLICT (run_id, key, step) DO UPDATE SET epoch = excluded.epoch, "
-        "value = excluded.value, wall_time = excluded.wall_time");
+    // Many rows per INSERT: one round trip for up to kRowsPerInsert points, which is what a
+    // server's latency makes count. A step logged twice in one batch keeps its last value, as
+    // one upsert after another would (and one statement may not upsert a row twice).
+    std::map<std::pair<std::string, int64_t>, size_t> last;
+    for (size_t i = 0; i < points.size(); ++i) last[{points[i].key, points[i].step}] = i;
+    std::vector<const MetricPoint*> rows;
+    rows.reserve(last.size());
     std::set<std::string> keys;
-    for (const auto& p : points) {
-      put.bind_all({id, p.key, p.step, p.epoch, p.value, p.wall_time});
-      put.run();
-      keys.insert(p.key);
+    for (const auto& [key_step, i] : last) {
+      rows.push_back(&points[i]);
+      keys.insert(key_step.first);
+    }
+    constexpr size_t kRowsPerInsert = 200;
+    auto insert_sql = [](size_t n) {
+      std::string sql = "INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES ";
+      for (size_t i = 0; i < n; ++i) sql += i ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
+      return sql +
+             " ON CONFLICT (run_id, key, step) DO UPDATE SET epoch = excluded.epoch, "
+             "value = excluded.value, wall_time = excluded.wall_time";
+    };
+    std::optional<Statement> full;
+    std::vector<SqlValue> values;
+    for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+      const size_t n = std::min(kRowsPerInsert, rows.size() - start);
+      values.clear();
+      for (size_t i = start; i < start + n; ++i) {
+        const MetricPoint& p = *rows[i];
+        values.insert(values.end(), {id, p.key, p.step, p.epoch, p.value, p.wall_time});
+      }
+      if (n == kRowsPerInsert) {
+        if (!full) full.emplace(db_->prepare(insert_sql(n)));
+        full->bind_all(values);
+        full->run();
+      } else {
+        db_->prepare(insert_sql(n)).bind_all(values).run();
+      }
     }
     // A NaN is stored as NULL: it can be the last value (a diverged run shows it), never the
     // least or the greatest.
