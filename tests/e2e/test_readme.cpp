@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "e2e/run_helpers.hpp"
+#include "support/postgres_server.hpp"
 
 namespace fs = std::filesystem;
 using e2e::contains;
@@ -85,13 +86,23 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
   // A run id in the README ("764f") stands for a recorded run: the newest, then the next (the
   // same one again when the store has only one).
   const std::regex placeholder(R"(\b(?:[0-9a-z]{4}|[0-9a-z]{8})\b)");
+  // The README's PostgreSQL URLs stand for one database on the test's own server, its SQLite
+  // store's path for the scratch folder's.
+  std::string team_store;
   for (const auto& c : commands) {
     std::string line = c.line;
+    if (contains(line, "postgresql://")) {
+      if (!test_support::postgres_unavailable().empty()) continue;
+      if (team_store.empty()) team_store = test_support::fresh_postgres_database();
+      line = std::regex_replace(line, std::regex(R"(postgresql://[^ '"]+)"), team_store);
+      line = std::regex_replace(line, std::regex(R"(runs/fabric-exp\.db)"), dir.str("store.db"));
+    }
     std::istringstream words(line);
     std::string tool, verb;
     words >> tool >> verb;
     if (verb == "run" || verb == "sweep") {
-      if (!contains(line, "--resume") && !contains(line, " show ")) line += " run.max_steps=5";
+      if (!contains(line, "--resume") && !contains(line, " show ") && !contains(line, " work "))
+        line += " run.max_steps=5";
     }
     if (verb == "show" || verb == "compare" || verb == "plot" || verb == "rerun" || verb == "rm") {
       const auto runs = query(dir, "SELECT id FROM runs ORDER BY created_at DESC, rowid DESC");

@@ -442,15 +442,24 @@ TEST_CASE(
     "three sweep workers share a TPE sweep with pruning through PostgreSQL, as SLURM runs "
     "them",
     "[e2e][sweep][postgresql][slurm]") {
+  const std::string tpe =
+      " sweep.method=tpe sweep.max_trials=9 sweep.startup_trials=3 "
+      "'optimizer.lr=tag(log,interval(1e-7,1e-2))' --launcher slurm";
+  {
+    // With a SQLite store each task writes its own file: tpe cannot see the others' results.
+    TempDir local;
+    auto refused = fabric_exp(local, "sweep " + q(sweep_recipe("prune.toml")) + tpe);
+    INFO(refused.output);
+    CHECK(refused.exit_code != 0);
+    CHECK(contains(refused.output, "give --store a postgresql:// URL"));
+    CHECK_FALSE(fs::exists(local.str("store.db")));
+  }
   if (!test_support::postgres_unavailable().empty())
     FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
   TempDir dir;
   e2e::use_store_backend(dir, "postgresql");
   // With a shared store the slurm launcher writes a job array of workers, each claiming trials.
-  auto r = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) +
-                               " sweep.method=tpe sweep.max_trials=9 sweep.startup_trials=3 "
-                               "'optimizer.lr=tag(log,interval(1e-7,1e-2))' --launcher slurm "
-                               "--parallel 3");
+  auto r = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) + tpe + " --parallel 3");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const std::string id = newest_sweep(dir);

@@ -482,12 +482,8 @@ void check_sweep(const toml::table& recipe, const SearchSpace& space, const Regi
                      {}});
     }
   }
-  if (launcher == "slurm" && (method == "tpe" || pruner != "none")) {
-    out.push_back({pos("launcher"),
-                   "not supported yet: the slurm launcher runs independent trials (grid or "
-                   "random, no pruner); tpe and pruning read other trials' results as they run",
-                   {}});
-  }
+  // slurm with tpe or a pruner needs a shared (PostgreSQL) store: the sweep command checks that,
+  // knowing the store, before it creates anything.
 
   std::set<std::string> seen;
   const toml::table base = without_sweep(recipe);
