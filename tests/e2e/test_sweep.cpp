@@ -498,3 +498,45 @@ TEST_CASE(
   CHECK(late.exit_code == 0);
   CHECK(contains(late.output, "already ended (finished)"));
 }
+
+TEST_CASE(
+    "a sweep worker that dies with its trial (kill -9 of both) loses the trial to failed; "
+    "another worker finishes the sweep",
+    "[e2e][sweep][postgresql][faults]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  TempDir dir;
+  e2e::use_store_backend(dir, "postgresql");
+  auto created = fabric_exp(dir, "sweep " + q(sweep_recipe("prune.toml")) +
+                                     " sweep.pruner=none run.max_steps=1500 "
+                                     "run.val_every_n_steps=750 --launcher slurm --parallel 1");
+  INFO(created.output);
+  REQUIRE(created.exit_code == 0);
+  const std::string id = newest_sweep(dir);
+  // Worker A takes trial 0, made long enough to be caught training.
+  const std::string cmd = "cd " + q(dir.str()) +
+                          " && FABRIC_EXP_STORE=" + q(e2e::store_location(dir)) + " " +
+                          q(e2e::binary()) + " sweep work " + id + " > a.log 2>&1 &";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(wait_for(dir,
+                   "SELECT count(*) FROM metrics m JOIN trials t ON t.run_id = m.run_id "
+                   "WHERE t.number = 0 AND m.key = 'train/loss'",
+                   60));
+  // Its host dies: the worker and the trial's process go at once, neither can record anything.
+  const std::string run_pid = query_one(dir, "SELECT pid FROM runs");
+  const std::string worker_pid = test_support::run_command("ps -o ppid= -p " + run_pid).output;
+  REQUIRE(::kill(std::stoi(worker_pid), SIGKILL) == 0);
+  REQUIRE(::kill(std::stoi(run_pid), SIGKILL) == 0);
+  CHECK(query_one(dir, "SELECT status FROM trials WHERE number = 0") == "running");
+  // Worker B finds the dead run (its process is gone from this host; elsewhere its heartbeat
+  // would go stale), records the trial as failed, and runs the rest.
+  auto b = fabric_exp(dir, "sweep work " + id);
+  INFO(test_support::read_file(dir.str("a.log")) << b.output);
+  CHECK(b.exit_code == 0);
+  auto trials = query(dir, "SELECT number, status, error FROM trials ORDER BY number");
+  REQUIRE(trials.size() == 4);
+  CHECK(trials[0][1] == "failed");
+  CHECK(contains(trials[0][2], "is gone; no heartbeat since"));
+  for (int n = 1; n < 4; ++n) CHECK(trials[size_t(n)][1] == "finished");
+  CHECK(query_one(dir, "SELECT status FROM sweeps") == "finished");
+}
