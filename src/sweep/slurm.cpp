@@ -26,6 +26,26 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+/// Writes the job script (atomically, executable) and, with `submit`, hands it to sbatch;
+/// without, says how to. `next` is the line about what comes after (collecting, more workers).
+int write_and_submit(const std::string& script, const std::string& text, bool submit,
+                     const std::string& next) {
+  atomic_write(script, text);
+  chmod(script.c_str(), 0755);
+  if (!submit) {
+    std::cout << "  submit:  sbatch " << script << "\n" << next << "\n";
+    return 0;
+  }
+  const int rc = std::system(("sbatch " + shell_quote(script)).c_str());
+  if (rc != 0) {
+    std::cerr << "fabric-exp: error: sbatch " << script << " failed (status " << rc
+              << "); the script stays for a manual submission\n";
+    return 1;
+  }
+  std::cout << next << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const SweepSettings& settings,
@@ -57,23 +77,10 @@ int submit_slurm_array(SweepStore& sweeps, const SweepRecord& sweep, const Sweep
       << "exec " << shell_quote(exe) << " sweep trial " << sweep.id
       << " \"$SLURM_ARRAY_TASK_ID\" --store " << shell_quote(dir)
       << "/trial-\"$SLURM_ARRAY_TASK_ID\".db\n";
-  atomic_write(script, out.str());
-  chmod(script.c_str(), 0755);
   std::cout << "[sweep " << sweep.id << "] job array for " << sweep.max_trials
             << " trials: " << script << "\n";
-  if (!submit) {
-    std::cout << "  submit:  sbatch " << script << "\n"
-              << "  collect: fabric-exp sweep collect " << sweep.id << "\n";
-    return 0;
-  }
-  const int rc = std::system(("sbatch " + shell_quote(script)).c_str());
-  if (rc != 0) {
-    std::cerr << "fabric-exp: error: sbatch " << script << " failed (status " << rc
-              << "); the script stays for a manual submission\n";
-    return 1;
-  }
-  std::cout << "  collect results with: fabric-exp sweep collect " << sweep.id << "\n";
-  return 0;
+  return write_and_submit(script, out.str(), submit,
+                          "  collect: fabric-exp sweep collect " + sweep.id);
 }
 
 int submit_slurm_workers(const SweepRecord& sweep, const std::string& store_url, bool submit) {
@@ -92,22 +99,10 @@ int submit_slurm_workers(const SweepRecord& sweep, const std::string& store_url,
       << "cd " << shell_quote(fs::current_path().string()) << " || exit 1\n"
       << "export FABRIC_EXP_STORE=" << shell_quote(store::without_password(store_url)) << "\n"
       << "exec " << shell_quote(exe) << " sweep work " << sweep.id << "\n";
-  atomic_write(script, out.str());
-  chmod(script.c_str(), 0755);
   std::cout << "[sweep " << sweep.id << "] job array of " << sweep.parallel
             << " sweep worker(s): " << script << "\n";
-  if (!submit) {
-    std::cout << "  submit:  sbatch " << script << "\n"
-              << "  more workers, from any host: fabric-exp sweep work " << sweep.id << "\n";
-    return 0;
-  }
-  const int rc = std::system(("sbatch " + shell_quote(script)).c_str());
-  if (rc != 0) {
-    std::cerr << "fabric-exp: error: sbatch " << script << " failed (status " << rc
-              << "); the script stays for a manual submission\n";
-    return 1;
-  }
-  return 0;
+  return write_and_submit(script, out.str(), submit,
+                          "  more workers, from any host: fabric-exp sweep work " + sweep.id);
 }
 
 int collect_slurm_results(SweepStore& sweeps, const std::string& sweep_id) {

@@ -470,13 +470,9 @@ TEST_CASE(
   CHECK(contains(text, "sweep work " + id));
   CHECK(query_one(dir, "SELECT count(*) FROM trials") == "0");
   // The three array tasks at once, as SLURM would start them (sbatch is not on this machine).
-  std::string tasks;
-  for (int t = 0; t < 3; ++t)
-    tasks += "SLURM_ARRAY_TASK_ID=" + std::to_string(t) + " bash " + q(script) + " > " +
-             q(dir.str("w" + std::to_string(t))) + " 2>&1 &\n";
-  tasks += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
-  std::ofstream(dir.str("tasks.sh")) << tasks;
-  auto ran = test_support::run_command("bash " + q(dir.str("tasks.sh")));
+  auto ran = test_support::run_at_once(
+      3, [&](int t) { return "SLURM_ARRAY_TASK_ID=" + std::to_string(t) + " bash " + q(script); },
+      dir, "w");
   std::string logs;
   for (int t = 0; t < 3; ++t) logs += test_support::read_file(dir.str("w" + std::to_string(t)));
   INFO(logs);

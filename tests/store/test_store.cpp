@@ -121,13 +121,8 @@ TEST_CASE("four processes writing metrics to one store at once lose no row",
   test_support::TempDir dir;
   const std::string writer = (test_support::exe_dir() / "store_writer").string();
   const std::string store = test_support::fresh_store(backend, dir);
-  std::string script = "export TMPDIR=" + dir.str() + "\n";
-  for (int i = 0; i < 4; ++i)
-    script +=
-        writer + " '" + store + "' 2000 5 > " + dir.str("w" + std::to_string(i)) + " 2>&1 &\n";
-  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
-  std::ofstream(dir.str("run.sh")) << script;
-  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  auto r = test_support::run_at_once(
+      4, [&](int) { return writer + " '" + store + "' 2000 5"; }, dir, "w");
   std::string logs;  // one INFO outside the loop: an INFO lives only to the end of its scope
   for (int i = 0; i < 4; ++i) logs += test_support::read_file(dir.str("w" + std::to_string(i)));
   INFO(logs);
@@ -319,13 +314,8 @@ TEST_CASE("32 processes record 20 runs each into one new PostgreSQL store at onc
   // An empty database: the 32 race to create the schema, which the advisory lock makes once.
   const std::string store = test_support::fresh_postgres_database();
   const std::string writer = (test_support::exe_dir() / "store_writer").string();
-  std::string script = "export TMPDIR=" + dir.str() + "\n";
-  for (int i = 0; i < 32; ++i)
-    script +=
-        writer + " '" + store + "' 20 2 20 > " + dir.str("w" + std::to_string(i)) + " 2>&1 &\n";
-  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
-  std::ofstream(dir.str("run.sh")) << script;
-  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  auto r = test_support::run_at_once(
+      32, [&](int) { return writer + " '" + store + "' 20 2 20"; }, dir, "w");
   std::set<std::string> ids;
   std::string errors;
   for (int i = 0; i < 32; ++i) {

@@ -82,6 +82,17 @@ CommandResult run_command(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+CommandResult run_at_once(int count, const std::function<std::string(int)>& command,
+                          const TempDir& dir, const std::string& log_prefix) {
+  std::string script = "export TMPDIR='" + dir.str() + "'\n";
+  for (int i = 0; i < count; ++i)
+    script += command(i) + " > '" + dir.str(log_prefix + std::to_string(i)) + "' 2>&1 &\n";
+  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  const std::string path = dir.str(log_prefix + "run.sh");
+  std::ofstream(path) << script;
+  return run_command("bash '" + path + "'");
+}
+
 std::optional<std::string> python_with_torch() {
   // The Python whose torch is this build's LibTorch (meson's test_python): Debian's python3-torch
   // for the Debian build, the venv for the PyPI build. Never another one, whose torch may differ.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -72,6 +73,10 @@ struct CommandResult {
 };
 /// Runs a shell command, capturing its output.
 CommandResult run_command(const std::string& command);
+/// Starts `count` processes at once, command(i) each, with their output in `dir`/<log_prefix><i>
+/// and TMPDIR=`dir`, and waits for all: exit status 0 only when every one exited 0.
+CommandResult run_at_once(int count, const std::function<std::string(int)>& command,
+                          const TempDir& dir, const std::string& log_prefix);
 /// Runs `script` with python_with_torch(); the caller checks it exists.
 CommandResult run_python(const std::string& script);
 

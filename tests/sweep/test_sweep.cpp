@@ -374,13 +374,8 @@ TEST_CASE("16 workers claiming one sweep's trials at once take each number exact
     id = sweeps.create(s, dir.str("runs"));
   }
   const std::string claimer = (test_support::exe_dir() / "sweep_claimer").string();
-  std::string script;
-  for (int i = 0; i < 16; ++i)
-    script += claimer + " '" + location + "' " + id + " > " + dir.str("c" + std::to_string(i)) +
-              " 2>&1 &\n";
-  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
-  std::ofstream(dir.str("run.sh")) << script;
-  auto r = test_support::run_command("bash " + dir.str("run.sh"));
+  auto r = test_support::run_at_once(
+      16, [&](int) { return claimer + " '" + location + "' " + id; }, dir, "c");
   std::multiset<int> got;
   std::string other;
   int workers_with_claims = 0;
