@@ -32,7 +32,7 @@ std::string without_password(const std::string& location) {
     const size_t at = masked.find(hidden);
     if (at == std::string::npos) continue;
     const std::string h = hidden;
-    masked.replace(at, h.size(), h == ":***@" ? "@" : h == "password=***&" ? "" : "");
+    masked.replace(at, h.size(), h == ":***@" ? "@" : "");
   }
   return masked;
 }

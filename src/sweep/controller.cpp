@@ -288,18 +288,17 @@ int resume_sweep(const SweepRequest& request, const std::string& store_path) {
   }
   SweepSettings settings = read_settings(sweep->spec);
   if (request.parallel) sweep->parallel = *request.parallel;
-  std::deque<int64_t> unfinished;
+  int64_t unfinished = 0;  // continued by the controller's claims, which take them first
   int64_t next = 0;
   for (const auto& t : sweeps.trials(sweep->id)) {
     // Nobody runs the trials of a stopped sweep: those left running are queued again.
     if (t.status == Status::Running) sweeps.requeue_trial(sweep->id, t.number);
     if (t.status == Status::Running || t.status == Status::Queued || t.status == Status::Killed)
-      unfinished.push_back(t.number);
+      ++unfinished;
     next = std::max(next, t.number + 1);
   }
   sweeps.reopen(sweep->id);
-  std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished.size()
-            << " unfinished trial(s), "
+  std::cout << "[sweep " << sweep->id << "] resuming: " << unfinished << " unfinished trial(s), "
             << (next < sweep->max_trials ? "trials " + std::to_string(next) + ".." +
                                                std::to_string(sweep->max_trials - 1) + " to start"
                                          : std::string("no new trial to start"))
