@@ -1,7 +1,10 @@
 #include "e2e/run_helpers.hpp"
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "support/postgres_server.hpp"
 
@@ -72,6 +75,29 @@ std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
 
 void exec_sql(const test_support::TempDir& dir, const std::string& sql) {
   fabric::store::open_database(store_location(dir))->exec(sql);
+}
+
+bool wait_until(const std::function<bool()>& done, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    try {
+      if (done()) return true;
+    } catch (const std::exception&) {  // the store is not there yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool wait_for(const test_support::TempDir& dir, const std::string& sql, double seconds) {
+  const std::string store = store_location(dir);
+  return wait_until(
+      [&] {
+        if (!fabric::store::is_store_url(store) && !std::filesystem::exists(store)) return false;
+        const std::string v = query_one(dir, sql);
+        return !v.empty() && v != "0";
+      },
+      seconds);
 }
 
 std::string query_one(const test_support::TempDir& dir, const std::string& sql) {

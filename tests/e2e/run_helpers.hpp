@@ -1,6 +1,7 @@
 // Running the real fabric-exp binary against a store in a temporary folder.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ std::vector<std::vector<std::string>> query(const test_support::TempDir& dir,
                                             const std::string& sql);
 /// Runs SQL that writes (a test's tampering) on the store in `dir`.
 void exec_sql(const test_support::TempDir& dir, const std::string& sql);
+/// Polls `done` every 50 ms until it is true (an exception counts as not yet: the store may be
+/// still in the making) or `seconds` pass; whether it became true.
+bool wait_until(const std::function<bool()>& done, double seconds);
+/// wait_until a query on the store in `dir` returns a non-empty, non-zero value.
+bool wait_for(const test_support::TempDir& dir, const std::string& sql, double seconds);
 /// One value.
 std::string query_one(const test_support::TempDir& dir, const std::string& sql);
 /// Shell-quotes.

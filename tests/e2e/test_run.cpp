@@ -783,26 +783,11 @@ TEST_CASE("a run survives its PostgreSQL server restarting under it, losing no m
                           q(e2e::binary()) + " run " + q(e2e::recipe("quickstart.toml")) +
                           kLongRun + " > out.txt 2>&1; echo $? > rc.txt) &";
   REQUIRE(std::system(cmd.c_str()) == 0);
-  auto wait_until = [&](const std::function<bool()>& done, double seconds) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < until) {
-      try {
-        if (done()) return true;
-      } catch (const std::exception&) {  // the store is not there yet
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  };
-  REQUIRE(wait_until(
-      [&] {
-        return query_one(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'") != "0";
-      },
-      60));
+  REQUIRE(e2e::wait_for(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'", 60));
   // pg_ctl stop -m fast: every connection is cut, as by a server restart or a failover.
   test_support::restart_postgres();
   const bool ended_before_the_restart = fs::exists(dir.str("rc.txt"));
-  REQUIRE(wait_until([&] { return fs::exists(dir.str("rc.txt")); }, 180));
+  REQUIRE(e2e::wait_until([&] { return fs::exists(dir.str("rc.txt")); }, 180));
   CHECK_FALSE(ended_before_the_restart);  // else this tested nothing
   INFO(test_support::read_file(dir.str("out.txt")));
   CHECK(test_support::read_file(dir.str("rc.txt")) == "0\n");

@@ -20,6 +20,7 @@ using e2e::fabric_exp;
 using e2e::q;
 using e2e::query;
 using e2e::query_one;
+using e2e::wait_for;
 using test_support::TempDir;
 
 namespace {
@@ -39,23 +40,6 @@ std::vector<std::string> trial_params(const TempDir& dir, const std::string& swe
 
 std::string newest_sweep(const TempDir& dir) {
   return query_one(dir, "SELECT id FROM sweeps ORDER BY created_at DESC LIMIT 1");
-}
-
-/// Polls until `sql` returns a non-empty, non-zero value or `seconds` pass.
-bool wait_for(const TempDir& dir, const std::string& sql, double seconds) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (fabric::store::is_store_url(e2e::store_location(dir)) ||
-        fs::exists(e2e::store_location(dir))) {
-      try {
-        const std::string v = query_one(dir, sql);
-        if (!v.empty() && v != "0") return true;
-      } catch (const std::exception&) {  // the store is being created
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
 }
 
 }  // namespace
