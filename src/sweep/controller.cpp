@@ -147,7 +147,8 @@ class Controller {
                                                                std::chrono::steady_clock::now()};
       }
       if (running.empty() && (stopping || exhausted)) break;
-      if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(5)) {
+      if (std::chrono::steady_clock::now() - last_beat >
+          std::chrono::duration<double>(kSweepHeartbeatSeconds)) {
         sweeps_.heartbeat(sweep_.id);
         last_beat = std::chrono::steady_clock::now();
       }
@@ -168,6 +169,7 @@ class Controller {
     });
     if (!stopping && ended < sweep_.max_trials && elsewhere > 0) {
       line(fmt::format("no trial left to claim; {} still running elsewhere", elsewhere));
+      sweeps_.leave(sweep_.id);  // their workers' heartbeats keep the sweep running
       return 0;
     }
     if (worker_ && stopping) {
@@ -283,8 +285,9 @@ int resume_sweep(const SweepRequest& request, const std::string& store_path) {
     throw ValueError("sweep " + sweep->id + " already ended (" + status_name(sweep->status) + ")");
   }
   if (sweep->status == Status::Running) {
-    throw ValueError("sweep " + sweep->id + " is running (controller pid " +
-                     std::to_string(sweep->pid) + " on " + sweep->host + ")");
+    throw ValueError("sweep " + sweep->id + " is running (last heartbeat from pid " +
+                     std::to_string(sweep->pid) + " on " + sweep->host +
+                     "); join it with: fabric-exp sweep work " + sweep->id);
   }
   SweepSettings settings = read_settings(sweep->spec);
   if (request.parallel) sweep->parallel = *request.parallel;
@@ -327,6 +330,7 @@ int work_sweep(const std::string& sweep_ref, const std::string& store_arg, int64
   }
   SweepSettings settings = read_settings(sweep->spec);
   sweep->parallel = parallel;
+  sweeps.heartbeat(sweep->id);  // the sweep runs while a worker works on it
   // On another host the sweep's folder may not exist: trials read their base recipe there.
   fs::create_directories(sweep->sweep_dir);
   if (!fs::exists(sweep->sweep_dir + "/base.toml"))
@@ -472,8 +476,12 @@ int run_sweep(const SweepRequest& request) {
             << sweep.parallel << " at a time"
             << (sweep.objective.empty() ? "" : ", " + sweep.direction + " " + sweep.objective)
             << "  (" << sweep.sweep_dir << ")" << std::endl;
-  if (settings.launcher == "slurm" && shared_store)
+  if (settings.launcher == "slurm" && shared_store) {
+    // The workers run it: until one starts (SLURM may hold the array for hours) the sweep
+    // shows as stopped, as any sweep nobody works on.
+    sweeps.leave(sweep.id);
     return submit_slurm_workers(sweep, runs.location(), request.submit);
+  }
   if (settings.launcher == "slurm")
     return submit_slurm_array(sweeps, sweep, settings, request.submit);
   return Controller(runs, sweep, settings, /*worker=*/false).run();

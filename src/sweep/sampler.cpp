@@ -164,6 +164,121 @@ class Parzen {
   std::vector<double> mus_, sigmas_;
 };
 
+/// Optuna's multivariate Parzen estimator: one component per observation (and a prior), each
+/// a product of per-dimension kernels, so a draw keeps the parameters of one good trial
+/// together. Numbers get Scott's bandwidth 0.2 n^(-1/(d+4)) of the width, clipped as in the
+/// univariate estimator; a choice's kernel puts its weight on the observed value and a
+/// 1/(n+1) share on each value.
+class JointParzen {
+ public:
+  JointParzen(const exp::SearchSpace& space, const std::vector<const Observation*>& obs)
+      : space_(space) {
+    const size_t n = obs.size(), dims = space.size();
+    const double scott = 0.2 * std::pow(double(std::max<size_t>(n, 1)), -1.0 / double(dims + 4));
+    for (size_t j = 0; j < dims; ++j) {
+      const Dimension& d = space[j];
+      Kernels k;
+      if (d.kind == Dimension::Kind::Choice) {
+        const size_t c = d.values.size();
+        for (size_t i = 0; i <= n; ++i) {
+          std::vector<double> w(c, 1.0 / double(n + 1));
+          if (i < n && choice_index(d, obs[i]->point[j]) < c)
+            w[choice_index(d, obs[i]->point[j])] += 1;
+          if (i == n) w.assign(c, 1.0);  // the prior: every value alike
+          double total = 0;
+          for (double x : w) total += x;
+          for (double& x : w) x /= total;
+          k.weights.push_back(std::move(w));
+        }
+      } else {
+        const Interval iv = interval_of(d);
+        const double width = iv.b - iv.a;
+        const double lo = width / std::min(100.0, 1.0 + double(n + 1));
+        for (size_t i = 0; i < n; ++i) {
+          k.mus.push_back(to_internal(d, obs[i]->point[j]));
+          k.sigmas.push_back(std::clamp(scott * width, lo, width));
+        }
+        k.mus.push_back(0.5 * (iv.a + iv.b));
+        k.sigmas.push_back(width);
+        k.iv = iv;
+      }
+      kernels_.push_back(std::move(k));
+    }
+    components_ = n + 1;
+  }
+
+  /// A point drawn from one component, in internal coordinates (a choice as its index).
+  std::vector<double> sample(Rng& rng) const {
+    const size_t c = rng.index(components_);
+    std::vector<double> x;
+    for (const auto& k : kernels_) {
+      if (!k.weights.empty()) {
+        double u = rng.uniform(), acc = 0;
+        size_t v = k.weights[c].size() - 1;
+        for (size_t i = 0; i < k.weights[c].size(); ++i) {
+          acc += k.weights[c][i];
+          if (u < acc) {
+            v = i;
+            break;
+          }
+        }
+        x.push_back(double(v));
+        continue;
+      }
+      double value = k.iv.a + rng.uniform() * (k.iv.b - k.iv.a);
+      for (int tries = 0; tries < 100; ++tries) {
+        const double t = k.mus[c] + k.sigmas[c] * rng.normal();
+        if (t >= k.iv.a && t < k.iv.b) {
+          value = t;
+          break;
+        }
+      }
+      x.push_back(value);
+    }
+    return x;
+  }
+
+  double log_pdf(const std::vector<double>& x) const {
+    std::vector<double> per(components_, 0.0);
+    for (size_t j = 0; j < kernels_.size(); ++j) {
+      const Kernels& k = kernels_[j];
+      for (size_t c = 0; c < components_; ++c) {
+        if (!k.weights.empty()) {
+          per[c] += std::log(std::max(k.weights[c][size_t(x[j])], 1e-300));
+          continue;
+        }
+        const double s = k.sigmas[c], z = (x[j] - k.mus[c]) / s;
+        const double mass = cdf((k.iv.b - k.mus[c]) / s) - cdf((k.iv.a - k.mus[c]) / s);
+        per[c] += -0.5 * z * z - std::log(s * std::sqrt(2 * M_PI) * std::max(mass, 1e-12));
+      }
+    }
+    const double top = *std::max_element(per.begin(), per.end());
+    double sum = 0;
+    for (double v : per) sum += std::exp(v - top);
+    return top + std::log(sum / double(components_));
+  }
+
+  Point to_point(const std::vector<double>& x) const {
+    Point p;
+    for (size_t j = 0; j < space_.size(); ++j) {
+      p.push_back(space_[j].kind == Dimension::Kind::Choice ? space_[j].values[size_t(x[j])]
+                                                            : from_internal(space_[j], x[j]));
+    }
+    return p;
+  }
+
+ private:
+  struct Kernels {
+    std::vector<double> mus{}, sigmas{};         // numbers, internal coordinates
+    std::vector<std::vector<double>> weights{};  // choices: per component, per value
+    Interval iv{0, 1};
+  };
+  static double cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+  const exp::SearchSpace& space_;
+  std::vector<Kernels> kernels_;
+  size_t components_ = 1;
+};
+
 class TpeSampler : public Sampler {
  public:
   TpeSampler(const exp::SearchSpace& space, const SamplerConfig& config)
@@ -171,15 +286,21 @@ class TpeSampler : public Sampler {
 
   Point propose(int64_t number, const std::vector<Observation>& history) override {
     Rng rng = trial_rng(config_.seed, number);
-    if (int64_t(history.size()) < config_.startup_trials) {
+    // Optuna counts the trials that ended (finished or pruned) against n_startup_trials.
+    const auto ended = std::count_if(history.begin(), history.end(),
+                                     [](const Observation& o) { return !o.running; });
+    if (ended < std::max<int64_t>(config_.startup_trials, 1)) {
       Point p;
       for (const auto& d : space_) p.push_back(random_value(d, rng));
       return p;
     }
-    // Finished trials by value, best first, then the pruned ones (Optuna ranks them lower).
+    // Finished trials by value, best first, then the pruned ones (Optuna ranks them lower),
+    // then, with a constant liar, the running ones as if they had ended worst of all.
     std::vector<const Observation*> ranked;
-    for (const auto& o : history) ranked.push_back(&o);
+    for (const auto& o : history)
+      if (!o.running || config_.constant_liar) ranked.push_back(&o);
     std::stable_sort(ranked.begin(), ranked.end(), [&](const Observation* x, const Observation* y) {
+      if (x->running != y->running) return !x->running;
       if (x->pruned != y->pruned) return !x->pruned;
       if (std::isnan(x->value) || std::isnan(y->value))
         return !std::isnan(x->value) && std::isnan(y->value);
@@ -187,11 +308,12 @@ class TpeSampler : public Sampler {
     });
     // gamma(n) = min(ceil(0.1 n), 25): Optuna's default split into good and bad trials.
     const size_t n_good = std::clamp<size_t>(size_t(std::ceil(0.1 * double(ranked.size()))), 1, 25);
+    const std::vector<const Observation*> good(ranked.begin(), ranked.begin() + long(n_good));
+    const std::vector<const Observation*> bad(ranked.begin() + long(n_good), ranked.end());
+    if (config_.multivariate) return propose_joint(good, bad, rng);
     Point p;
     for (size_t i = 0; i < space_.size(); ++i) {
       const Dimension& d = space_[i];
-      std::vector<const Observation*> good(ranked.begin(), ranked.begin() + long(n_good));
-      std::vector<const Observation*> bad(ranked.begin() + long(n_good), ranked.end());
       p.push_back(d.kind == Dimension::Kind::Choice ? propose_choice(d, i, good, bad, rng)
                                                     : propose_number(d, i, good, bad, rng));
     }
@@ -199,6 +321,22 @@ class TpeSampler : public Sampler {
   }
 
  private:
+  Point propose_joint(const std::vector<const Observation*>& good,
+                      const std::vector<const Observation*>& bad, Rng& rng) const {
+    const JointParzen l(space_, good), g(space_, bad);
+    std::vector<double> best;
+    double best_score = -INFINITY;
+    for (int64_t c = 0; c < config_.candidates; ++c) {
+      auto x = l.sample(rng);
+      const double score = l.log_pdf(x) - g.log_pdf(x);
+      if (score > best_score) {
+        best_score = score;
+        best = std::move(x);
+      }
+    }
+    return l.to_point(best);
+  }
+
   std::string propose_number(const Dimension& d, size_t i,
                              const std::vector<const Observation*>& good,
                              const std::vector<const Observation*>& bad, Rng& rng) const {

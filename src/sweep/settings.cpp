@@ -11,6 +11,8 @@ SamplerConfig SweepSettings::sampler() const {
   c.seed = uint64_t(seed);
   c.minimize = minimize();
   c.startup_trials = startup_trials;
+  c.multivariate = multivariate;
+  c.constant_liar = constant_liar;
   return c;
 }
 
@@ -28,6 +30,8 @@ SweepSettings read_settings(const toml::table& sweep, const std::string& file) {
   s.parallel = c.parallel;
   s.seed = c.seed;
   s.startup_trials = c.startup_trials;
+  s.multivariate = c.multivariate;
+  s.constant_liar = c.constant_liar;
   s.pruning.kind = pruner_kind(s.pruner);
   s.pruning.minimize = s.minimize();
   s.pruning.startup_trials = c.pruner_startup_trials;

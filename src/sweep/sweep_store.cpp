@@ -90,8 +90,12 @@ std::vector<Observation> observations(const exp::SearchSpace& space,
   std::vector<Observation> out;
   for (const auto& t : trials) {
     const bool pruned = t.status == Status::Pruned;
+    if (t.status == Status::Running && !finished_only) {
+      out.push_back({point_from_toml(space, t.params), 0, false, true});
+      continue;
+    }
     if (!t.value || !(t.status == Status::Finished || (pruned && !finished_only))) continue;
-    out.push_back({point_from_toml(space, t.params), *t.value, pruned});
+    out.push_back({point_from_toml(space, t.params), *t.value, pruned, false});
   }
   return out;
 }
@@ -184,21 +188,56 @@ void SweepStore::reopen(const std::string& id) {
 }
 
 void SweepStore::heartbeat(const std::string& id) {
-  db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ?").bind_all({db_.now(), id}).run();
+  db_.prepare(
+         "UPDATE sweeps SET heartbeat_at = ?, host = ?, pid = ?, status = 'running', ended_at = "
+         "NULL WHERE id = ? AND status IN ('running', 'stopped')")
+      .bind_all({db_.now(), store::hostname(), int64_t(getpid()), id})
+      .run();
+}
+
+void SweepStore::leave(const std::string& id) {
+  db_.prepare("UPDATE sweeps SET pid = 0 WHERE id = ? AND pid = ? AND host = ?")
+      .bind_all({id, int64_t(getpid()), store::hostname()})
+      .run();
+}
+
+void SweepStore::fail_trials_of_failed_runs() {
+  db_.prepare(
+         "UPDATE trials SET status = 'failed', ended_at = ?, error = (SELECT 'its run ' || "
+         "runs.id || ' failed: ' || coalesce(runs.error, '') FROM runs WHERE runs.id = "
+         "trials.run_id) WHERE status = 'running' AND run_id IN (SELECT id FROM runs WHERE "
+         "status = 'failed')")
+      .bind(1, db_.now())
+      .run();
 }
 
 int SweepStore::reap_stale() {
-  std::vector<std::string> dead;
+  // A trial whose run died (its process gone, or two heartbeats missed) has failed.
+  runs_.reap_stale();
+  fail_trials_of_failed_runs();
+  std::vector<std::pair<std::string, double>> dead;  // id, the heartbeat it was judged on
   {
-    auto st = db_.prepare("SELECT id, host, pid FROM sweeps WHERE status = 'running'");
+    auto st = db_.prepare(
+        "SELECT id, host, pid, coalesce(heartbeat_at, 0) FROM sweeps WHERE status = "
+        "'running'");
     const std::string host = store::hostname();
+    const double cutoff = db_.now() - 2 * kSweepHeartbeatSeconds;
     while (st.step()) {
       const int64_t pid = st.integer(2);
-      if (st.text(1) == host && store::process_gone(pid)) dead.push_back(st.text(0));
+      if ((pid > 0 && st.text(1) == host && store::process_gone(pid)) || st.real(3) < cutoff)
+        dead.emplace_back(st.text(0), st.real(3));
     }
   }
-  for (const auto& id : dead) set_status(id, Status::Stopped);
-  return int(dead.size());
+  // Guarded: a heartbeat between the read and this write keeps the sweep running.
+  int stopped = 0;
+  for (const auto& [id, beat] : dead) {
+    auto st = db_.prepare(
+        "UPDATE sweeps SET status = 'stopped', ended_at = ? WHERE id = ? AND status = 'running' "
+        "AND coalesce(heartbeat_at, 0) = ? RETURNING id");
+    st.bind_all({db_.now(), id, beat});
+    stopped += st.step();
+  }
+  return stopped;
 }
 
 std::vector<TrialRecord> SweepStore::trials(const std::string& id) {
@@ -245,13 +284,7 @@ std::optional<SweepStore::Claim> SweepStore::claim_trial(
     lock.bind_all({db_.now(), id});
     if (!lock.step()) throw store::StoreError("sweep " + id + " is not in the store");
     const int64_t max_trials = lock.integer(0);
-    db_.prepare(
-           "UPDATE trials SET status = 'failed', ended_at = ?1, error = (SELECT 'its run ' || "
-           "runs.id || ' failed: ' || coalesce(runs.error, '') FROM runs WHERE runs.id = "
-           "trials.run_id) WHERE sweep_id = ?2 AND status = 'running' AND run_id IN (SELECT id "
-           "FROM runs WHERE status = 'failed')")
-        .bind_all({db_.now(), id})
-        .run();
+    fail_trials_of_failed_runs();
     auto waiting = db_.prepare(
         "SELECT number, params FROM trials WHERE sweep_id = ? AND status IN ('queued', "
         "'killed') ORDER BY number LIMIT 1");

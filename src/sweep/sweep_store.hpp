@@ -15,6 +15,9 @@
 
 namespace fabric::sweep {
 
+/// How often a process working on a sweep beats its row (SweepStore::heartbeat).
+inline constexpr double kSweepHeartbeatSeconds = 5;
+
 struct SweepRecord {
   std::string id, name, experiment, method, objective, direction, summary;
   store::Status status = store::Status::Running;
@@ -41,8 +44,8 @@ struct TrialRecord {
 std::vector<TrialRecord> ranked_trials(std::vector<TrialRecord> trials, bool minimize);
 /// The best finished trial of `ranked` (from ranked_trials), or null.
 const TrialRecord* best_trial(const std::vector<TrialRecord>& ranked);
-/// The trials that ended with a value, as the sampler sees them: finished, and pruned unless
-/// `finished_only`.
+/// The trials as the sampler sees them: those that ended with a value (finished, and pruned
+/// unless `finished_only`), and unless `finished_only` those still running.
 std::vector<Observation> observations(const exp::SearchSpace& space,
                                       const std::vector<TrialRecord>& trials, bool finished_only);
 
@@ -70,9 +73,16 @@ class SweepStore {
   void set_status(const std::string& id, store::Status status);
   /// Running again (resume), owned by this process.
   void reopen(const std::string& id);
+  /// This process works on the sweep (a controller or a `sweep work` worker, every
+  /// kSweepHeartbeatSeconds): the sweep is running, and this process is the one to watch. A
+  /// stopped sweep runs again: a worker elsewhere outlived the process that stopped it.
   void heartbeat(const std::string& id);
-  /// Sweeps marked running whose controller process is gone from this host become "stopped"
-  /// (they can be resumed).
+  /// This process leaves the sweep to the workers still running its trials elsewhere: from now
+  /// on only their heartbeats tell whether it runs.
+  void leave(const std::string& id);
+  /// Running sweeps nobody works on become "stopped" (they can be resumed or joined): the
+  /// process that last beat is gone from this host, or nobody has beaten for two periods.
+  /// First, running trials whose runs died (RunStore::reap_stale) are recorded as failed.
   int reap_stale();
 
   /// Trials in number order.
@@ -122,6 +132,8 @@ class SweepStore {
   store::RunStore& runs() { return runs_; }
 
  private:
+  /// Running trials whose run has failed are recorded as failed, with the run's error.
+  void fail_trials_of_failed_runs();
   [[noreturn]] void throw_ended(const std::string& id, int64_t number,
                                 const std::string& consequence);
   store::RunStore& runs_;

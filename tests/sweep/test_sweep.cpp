@@ -2,6 +2,9 @@
 // samplers, pruning decisions and parameter effects.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -250,12 +253,19 @@ double objective(const sweep::Point& p) {
   return std::pow(lr + 2.5, 2) + std::pow((width - 300) / 200, 2) + (p[2] == "\"adam\"" ? 0 : 1);
 }
 
-double best_found(const std::string& method, uint64_t seed, int budget) {
-  SearchSpace space{range("lr", Dimension::Kind::Uniform, 1e-5, 1e-1, true),
-                    range("width", Dimension::Kind::IntUniform, 16, 1024, false),
-                    choice("kind", {"\"adam\"", "\"sgd\"", "\"rmsprop\""})};
-  auto sampler = sweep::make_sampler(
-      space, {.method = method, .seed = seed, .minimize = true, .startup_trials = 10});
+SearchSpace objective_space() {
+  return {range("lr", Dimension::Kind::Uniform, 1e-5, 1e-1, true),
+          range("width", Dimension::Kind::IntUniform, 16, 1024, false),
+          choice("kind", {"\"adam\"", "\"sgd\"", "\"rmsprop\""})};
+}
+
+double best_found(const std::string& method, uint64_t seed, int budget, bool multivariate = false) {
+  const SearchSpace space = objective_space();
+  auto sampler = sweep::make_sampler(space, {.method = method,
+                                             .seed = seed,
+                                             .minimize = true,
+                                             .startup_trials = 10,
+                                             .multivariate = multivariate});
   std::vector<sweep::Observation> history;
   double best = INFINITY;
   for (int n = 0; n < budget; ++n) {
@@ -281,6 +291,78 @@ TEST_CASE("tpe: reproducible from the seed, and better than random for the same 
   INFO("mean best objective over " << seeds << " seeds, 40 trials: tpe " << tpe << ", random "
                                    << random);
   CHECK(tpe < 0.7 * random);
+}
+
+TEST_CASE("multivariate tpe: reproducible, within bounds, and better than random",
+          "[sweep][sampler]") {
+  CHECK(best_found("tpe", 5, 30, true) == best_found("tpe", 5, 30, true));
+  CHECK(best_found("tpe", 5, 30, true) != best_found("tpe", 5, 30, false));
+  double tpe = 0, random = 0;
+  const int seeds = 20;
+  for (int s = 0; s < seeds; ++s) {
+    tpe += best_found("tpe", uint64_t(s), 40, true) / seeds;
+    random += best_found("random", uint64_t(s), 40) / seeds;
+  }
+  INFO("mean best objective over " << seeds << " seeds, 40 trials: multivariate tpe " << tpe
+                                   << ", random " << random);
+  CHECK(tpe < 0.7 * random);
+  // Every proposal is a value of its dimension.
+  const SearchSpace space = objective_space();
+  auto sampler = sweep::make_sampler(
+      space, {.method = "tpe", .seed = 1, .startup_trials = 3, .multivariate = true});
+  std::vector<sweep::Observation> history;
+  for (int n = 0; n < 30; ++n) {
+    auto p = sampler->propose(n, history);
+    CHECK(std::stod(p[0]) >= 1e-5);
+    CHECK(std::stod(p[0]) <= 1e-1);
+    CHECK(std::stoll(p[1]) >= 16);
+    CHECK(std::stoll(p[1]) <= 1024);
+    CHECK(p[1].find('.') == std::string::npos);
+    CHECK(std::find(space[2].values.begin(), space[2].values.end(), p[2]) != space[2].values.end());
+    history.push_back({p, objective(p), false});
+  }
+}
+
+TEST_CASE("tpe with a constant liar: running trials count as the worst, others are ignored",
+          "[sweep][sampler]") {
+  const SearchSpace space = objective_space();
+  std::vector<sweep::Observation> ended;
+  auto random = sweep::make_sampler(space, {.method = "random", .seed = 7});
+  for (int n = 0; n < 12; ++n) {
+    auto p = random->propose(n, {});
+    ended.push_back({p, objective(p), false});
+  }
+  for (bool multivariate : {false, true}) {
+    INFO("multivariate " << multivariate);
+    auto make = [&](bool liar) {
+      return sweep::make_sampler(space, {.method = "tpe",
+                                         .seed = 3,
+                                         .startup_trials = 10,
+                                         .multivariate = multivariate,
+                                         .constant_liar = liar});
+    };
+    auto liar = make(true), honest = make(false);
+    // Two workers ask at once (the same trial number stands for the same random draws): the
+    // first one's point is still running when the second asks.
+    const sweep::Point first = honest->propose(20, ended);
+    CHECK(liar->propose(20, ended) == first);
+    auto with_running = ended;
+    with_running.push_back({first, 0, false, true});
+    CHECK(honest->propose(20, with_running) == first);  // the same point twice
+    CHECK(liar->propose(20, with_running) != first);    // the liar moves away
+  }
+  // Running trials do not count as ended against startup_trials: until 14 have ended, tpe
+  // proposes what random does with the same seed.
+  auto tpe = sweep::make_sampler(space, {.method = "tpe", .seed = 3, .startup_trials = 14});
+  auto same_seed = sweep::make_sampler(space, {.method = "random", .seed = 3});
+  std::vector<sweep::Observation> few(ended.begin(), ended.begin() + 10);
+  for (int i = 0; i < 6; ++i) few.push_back({ended[0].point, 0, false, true});
+  CHECK(tpe->propose(16, few) == same_seed->propose(16, {}));
+  few.erase(few.begin() + 10, few.end());
+  few.insert(few.end(), ended.begin() + 10, ended.end());
+  few.push_back(ended[0]);
+  few.push_back(ended[1]);
+  CHECK(tpe->propose(16, few) != same_seed->propose(16, {}));
 }
 
 TEST_CASE("median pruner: Optuna's rule", "[sweep][pruner]") {
@@ -413,4 +495,56 @@ TEST_CASE("16 workers claiming one sweep's trials at once take each number exact
                   fabric::store::StateConflict);
   CHECK_THROWS_AS(sweeps.start_trial(id, 5, "x = 5"), fabric::store::StateConflict);
   CHECK(sweeps.trial(id, 5)->status == fabric::store::Status::Finished);
+}
+
+TEST_CASE("a sweep runs while any process beats it, and is stopped when nobody does",
+          "[sweep][heartbeat]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  using fabric::store::Status;
+  test_support::TempDir dir;
+  fabric::store::RunStore runs(test_support::fresh_store(backend, dir));
+  fabric::sweep::SweepStore sweeps(runs);
+  fabric::sweep::SweepRecord s;
+  s.name = "beats";
+  s.experiment = "e";
+  s.method = "random";
+  s.spec = "method = \"random\"";
+  s.max_trials = 4;
+  const std::string id = sweeps.create(s, dir.str("runs"));
+  auto set = [&](const std::string& assignments, double beat_age) {
+    runs.db()
+        .prepare("UPDATE sweeps SET " + assignments + ", heartbeat_at = ? WHERE id = ?")
+        .bind_all({runs.db().now() - beat_age, id})
+        .run();
+  };
+  // Its creator (this process) lives: running.
+  CHECK(sweeps.reap_stale() == 0);
+  CHECK(sweeps.get(id)->status == Status::Running);
+  // Last beaten on another host one period ago: a worker there may beat again.
+  set("host = 'elsewhere', pid = 1", fabric::sweep::kSweepHeartbeatSeconds);
+  CHECK(sweeps.reap_stale() == 0);
+  // Two periods without a beat: nobody works on it.
+  set("host = 'elsewhere', pid = 1", 2 * fabric::sweep::kSweepHeartbeatSeconds + 1);
+  CHECK(sweeps.reap_stale() == 1);
+  CHECK(sweeps.get(id)->status == Status::Stopped);
+  // A worker outlived whoever stopped it: its heartbeat runs the sweep again, as its process.
+  sweeps.heartbeat(id);
+  auto again = sweeps.get(id);
+  CHECK(again->status == Status::Running);
+  CHECK(again->pid == int64_t(getpid()));
+  CHECK(again->host == fabric::store::hostname());
+  // A process that leaves it to workers elsewhere is no longer watched, only their heartbeats.
+  set("pid = 99999999", 0);  // no such process on this host
+  sweeps.leave(id);          // not this process's: nothing changes
+  CHECK(sweeps.reap_stale() == 1);
+  sweeps.heartbeat(id);
+  sweeps.leave(id);
+  CHECK(sweeps.get(id)->pid == 0);
+  CHECK(sweeps.reap_stale() == 0);
+  set("pid = 0", 2 * fabric::sweep::kSweepHeartbeatSeconds + 1);
+  CHECK(sweeps.reap_stale() == 1);
+  // An ended sweep is never brought back.
+  sweeps.set_status(id, Status::Finished);
+  sweeps.heartbeat(id);
+  CHECK(sweeps.get(id)->status == Status::Finished);
 }

@@ -118,6 +118,12 @@ const ParamSpec<SweepConfig>& sweep_spec() {
           .param(&SweepConfig::startup_trials, "startup_trials",
                  "tpe: random trials before the model proposes.")
           .check(ge(1))
+          .param(&SweepConfig::multivariate, "multivariate",
+                 "tpe: model all parameters jointly (Optuna's multivariate TPE), so values "
+                 "that work together are proposed together; false models each on its own.")
+          .param(&SweepConfig::constant_liar, "constant_liar",
+                 "tpe: count running trials as the worst ended ones, so trials proposed while "
+                 "others run (parallel > 1, sweep work) spread out instead of repeating a point.")
           .param(&SweepConfig::pruner, "pruner",
                  "Stop unpromising trials at validation: median (Optuna's MedianPruner) or asha "
                  "(asynchronous successive halving).")
