@@ -121,7 +121,12 @@ class RunSession {
     if (!request_.resume.empty()) open_resumed();
     load_recipe();
     choose_seed();
-    if (creates_run()) create_run();
+    if (creates_run()) {
+      create_run();
+      // The heartbeat starts with the run: launching the other ranks or loading data takes
+      // longer than the two periods after which other processes take a silent run for dead.
+      writer_ = std::make_unique<store::MetricWriter>(store_, run_id_);
+    }
     try {
       return train();
     } catch (const exp::RecipeError& e) {
@@ -195,7 +200,7 @@ class RunSession {
     run_ = exp::run_spec().parse(*resolved_["run"].as_table());
     fabric_ = exp::fabric_spec().parse(*resolved_["fabric"].as_table());
     // Opened once the recipe is known to be good: a recipe error creates nothing.
-    if (creates_run()) store_ = std::make_unique<store::RunStore>(store_path_);
+    if (creates_run()) store_ = std::make_shared<store::SharedRunStore>(store_path_);
   }
 
   /// The resumed run's seed, --seed (rerun), run.seed, or a fresh one; ranks inherit rank 0's.
@@ -244,17 +249,21 @@ class RunSession {
   /// The store row and the run's folder, once, by rank 0, before the launcher starts the other
   /// ranks (which find them in the environment).
   void create_run() {
-    if (resumed_) {
-      store_->reopen_run(run_id_);
-    } else {
-      run_id_ = store_->create_run(new_run());
-      run_dir_ = store_->get(run_id_)->run_dir;
+    store_->with([&](store::RunStore& s) {
+      if (resumed_) {
+        s.reopen_run(run_id_);
+      } else {
+        run_id_ = s.create_run(new_run());
+        run_dir_ = s.get(run_id_)->run_dir;
+      }
+      if (!request_.sweep_id.empty())
+        sweep::SweepStore(s).attach_run(request_.sweep_id, request_.trial, run_id_);
+    });
+    if (!resumed_) {
       const std::string text = exp::to_toml(resolved_);
       atomic_write(run_dir_ + "/recipe.toml", text.data(), text.size());
       atomic_write(run_dir_ + "/recipe.source.toml", recipe_.text.data(), recipe_.text.size());
     }
-    if (!request_.sweep_id.empty())
-      sweep::SweepStore(*store_).attach_run(request_.sweep_id, request_.trial, run_id_);
     setenv("FABRIC_EXP_RUN_ID", run_id_.c_str(), 1);
     setenv("FABRIC_EXP_RUN_DIR", run_dir_.c_str(), 1);
     setenv("FABRIC_EXP_SEED", std::to_string(seed_).c_str(), 1);
@@ -300,13 +309,20 @@ class RunSession {
       if (writer_) writer_->flush();
       // The file is about to be replaced: a kill between the rename and the new record must
       // not leave the old digest to refuse the new, sound file (its zip CRCs are still checked).
-      if (store_) store_->remove_artifact(run_id_, fs::absolute(path).string());
+      if (store_)
+        store_->with(
+            [&](store::RunStore& s) { s.remove_artifact(run_id_, fs::absolute(path).string()); });
     };
     hooks.checkpoint_written = [this](const std::string& path) {
-      if (store_) store_->add_artifact(run_id_, fs::absolute(path).string(), "checkpoint");
+      if (store_)
+        store_->with([&](store::RunStore& s) {
+          s.add_artifact(run_id_, fs::absolute(path).string(), "checkpoint");
+        });
     };
     hooks.checkpoint_removed = [this](const std::string& path) {
-      if (store_) store_->remove_artifact(run_id_, fs::absolute(path).string());
+      if (store_)
+        store_->with(
+            [&](store::RunStore& s) { s.remove_artifact(run_id_, fs::absolute(path).string()); });
     };
     hooks.model_built = [units = sharding_units_](const NetImpl& model) {
       auto blocks = model.sharding_blocks();
@@ -319,7 +335,7 @@ class RunSession {
   int train() {
     auto callbacks = build_callbacks(resolved_);
     if (!request_.sweep_id.empty())
-      callbacks.push_back(make_trial_pruner(store_path_, request_.sweep_id, request_.trial));
+      callbacks.push_back(make_trial_pruner(store_, request_.sweep_id, request_.trial));
     Fabric fabric(fabric_options(callbacks));
     fabric.launch();
     // An external launcher (torchrun) starts every rank itself: rank 0's run id reaches the
@@ -334,9 +350,9 @@ class RunSession {
 
     Reporter reporter(fabric.is_global_zero(), run_dir_ + "/train.log");
     if (fabric.is_global_zero()) {
-      if (store_) store_->set_world_size(run_id_, fabric.world_size());
-      writer_ =
-          std::make_unique<store::MetricWriter>(store_path_, run_id_, loggers_.store_flush_seconds);
+      if (store_)
+        store_->with([&](store::RunStore& s) { s.set_world_size(run_id_, fabric.world_size()); });
+      if (writer_) writer_->set_flush_seconds(loggers_.store_flush_seconds);
       reporter.line(std::string(resumed_ ? "resuming" : "run") + " " + run_id_ + "  " + run_dir_ +
                     "  (" + fabric.strategy_name() + ", " + std::to_string(fabric.world_size()) +
                     " process" + (fabric.world_size() > 1 ? "es" : "") + ", " +
@@ -373,14 +389,15 @@ class RunSession {
     } catch (const std::exception& e) {
       std::cerr << "fabric-exp: warning: metrics not written: " << e.what() << "\n";
     }
-    store_->finish_run(run_id_, status, code, error);
+    store_->with([&](store::RunStore& s) { s.finish_run(run_id_, status, code, error); });
   }
 
   /// The final table: each metric's last and best value, and how the run ended.
   void summarize(Reporter& reporter, const FitResult& result, store::Status status) {
     std::vector<Reporter::Row> rows;
     std::string system;  // the sys/ figures: a line, not rows with a "best"
-    for (const auto& s : store_->summaries(run_id_)) {
+    const auto summaries = store_->with([&](store::RunStore& s) { return s.summaries(run_id_); });
+    for (const auto& s : summaries) {
       if (s.key == "epoch" || s.key.rfind("lr", 0) == 0) continue;
       if (s.key.rfind("sys/", 0) == 0) {
         system += (system.empty() ? "" : ", ") + s.key.substr(4) + " " +
@@ -411,7 +428,7 @@ class RunSession {
   std::map<std::string, std::string> tags_;
   std::optional<store::RunRecord> resumed_;
   std::string resume_from_;  // the checkpoint a resumed run continues from ("": the start)
-  std::unique_ptr<store::RunStore> store_;
+  std::shared_ptr<store::SharedRunStore> store_;  // one connection: this thread, the writer's
   exp::Recipe recipe_{};
   toml::table resolved_;
   exp::RunConfig run_{};

@@ -8,12 +8,14 @@
 #include <string>
 
 #include "engine/callbacks.hpp"
+#include "store/shared_run_store.hpp"
 
 namespace fabric::engine {
 
-/// The callback for trial `number` of sweep `sweep_id` in the store at `store_path`. Its state
-/// (the values reported so far) travels in the run's checkpoint.
-std::shared_ptr<EngineCallback> make_trial_pruner(const std::string& store_path,
+/// The callback for trial `number` of sweep `sweep_id`, reading and writing through `store`
+/// (the run's connection; null on the ranks other than global rank 0, which never use it).
+/// Its state (the values reported so far) travels in the run's checkpoint.
+std::shared_ptr<EngineCallback> make_trial_pruner(std::shared_ptr<store::SharedRunStore> store,
                                                   const std::string& sweep_id, int64_t number);
 
 }  // namespace fabric::engine

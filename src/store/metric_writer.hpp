@@ -9,19 +9,28 @@
 #include <thread>
 #include <vector>
 
+#include <memory>
+
 #include "store/run_store.hpp"
+#include "store/shared_run_store.hpp"
 
 namespace fabric::store {
 
 class MetricWriter {
  public:
+  /// Writes through `store`, the connection the rest of the process uses too.
+  MetricWriter(std::shared_ptr<SharedRunStore> store, std::string run_id,
+               double flush_seconds = 1.0, double heartbeat_seconds = kHeartbeatSeconds);
+  /// Writes through a connection of its own.
   MetricWriter(const std::string& store_path, std::string run_id, double flush_seconds = 1.0,
-               double heartbeat_seconds = 10.0);
+               double heartbeat_seconds = kHeartbeatSeconds);
   ~MetricWriter();  // flushes
   MetricWriter(const MetricWriter&) = delete;
   MetricWriter& operator=(const MetricWriter&) = delete;
 
   void add(MetricPoint point);
+  /// The writer starts with the run, before the recipe's loggers are built; they set this.
+  void set_flush_seconds(double seconds);
   /// Writes everything buffered before returning (checkpoints, exit). Rethrows a write error.
   void flush();
   /// Stops the thread after a last flush.
@@ -31,7 +40,7 @@ class MetricWriter {
   void loop();
   void write(std::vector<MetricPoint> batch);
 
-  RunStore store_;
+  std::shared_ptr<SharedRunStore> store_;
   std::string run_id_;
   double flush_seconds_, heartbeat_seconds_;
   std::mutex mu_;

@@ -18,6 +18,10 @@
 
 namespace fabric::store {
 
+/// How often a running run's heartbeat is written (MetricWriter's thread, from the moment the
+/// run is created); a run whose last beat is two periods old is taken for dead (reap_stale).
+inline constexpr double kHeartbeatSeconds = 10;
+
 /// FABRIC_EXP_STORE, else runs/fabric-exp.db.
 std::string default_store_path();
 /// Seconds since the epoch (wall clock, with fractions).
@@ -132,8 +136,9 @@ class RunStore {
   int64_t finite_point_count(const std::string& id, const std::string& key);
   std::vector<Artifact> artifacts(const std::string& id);
   /// Runs still "running" whose heartbeat is older than `timeout` seconds (on the store's
-  /// clock), or whose process on this host is gone, become "failed".
-  int reap_stale(double timeout = 120);
+  /// clock), or whose process on this host is gone, become "failed". A live run beats every
+  /// kHeartbeatSeconds from its creation to its end, so two missed beats mean it is dead.
+  int reap_stale(double timeout = 2 * kHeartbeatSeconds);
   /// Deletes the run's rows (its folder is the caller's business).
   void delete_run(const std::string& id);
 

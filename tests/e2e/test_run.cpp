@@ -784,6 +784,10 @@ TEST_CASE("a run survives its PostgreSQL server restarting under it, losing no m
                           kLongRun + " > out.txt 2>&1; echo $? > rc.txt) &";
   REQUIRE(std::system(cmd.c_str()) == 0);
   REQUIRE(e2e::wait_for(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'", 60));
+  // The training process, its metric writer's thread included, holds one connection.
+  CHECK(query_one(dir,
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND application_name = 'fabric-exp' AND pid <> pg_backend_pid()") == "1");
   // pg_ctl stop -m fast: every connection is cut, as by a server restart or a failover.
   test_support::restart_postgres();
   const bool ended_before_the_restart = fs::exists(dir.str("rc.txt"));

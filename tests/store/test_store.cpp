@@ -4,13 +4,16 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "store/metric_writer.hpp"
 #include "store/run_query.hpp"
 #include "store/run_store.hpp"
 #include "store/schema.hpp"
@@ -233,18 +236,53 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   auto run = s.get(id);
   CHECK(run->status == Status::Failed);
   CHECK_THAT(run->error, Catch::Contains("is gone; no heartbeat since"));
-  // On another host only the heartbeat tells: stale after the timeout.
-  auto other = s.create_run(r);
+  // On another host only the heartbeat tells: one beat missed is not enough, two are.
+  auto late = s.create_run(r), other = s.create_run(r);
   s.db()
-      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - 500 WHERE id = ?")
-      .bind(1, other)
+      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - ? WHERE id = ?")
+      .bind_all({1.5 * kHeartbeatSeconds, late})
       .run();
-  CHECK(s.reap_stale(120) == 1);
+  s.db()
+      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - ? WHERE id = ?")
+      .bind_all({2 * kHeartbeatSeconds + 1, other})
+      .run();
+  CHECK(s.reap_stale() == 1);
   CHECK(s.get(other)->error.rfind("no heartbeat since", 0) == 0);
+  CHECK(s.get(late)->status == Status::Running);
   // A live run (this process) is left alone.
   auto live = s.create_run(r);
-  CHECK(s.reap_stale(120) == 0);
+  CHECK(s.reap_stale() == 0);
   CHECK(s.get(live)->status == Status::Running);
+}
+
+TEST_CASE("a run's writer beats its heartbeat every period, whatever its flush period",
+          "[store][heartbeat]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  const std::string location = test_support::fresh_store(backend, dir);
+  RunStore s(location);
+  auto id = s.create_run(new_run(dir, "quiet"));
+  auto beat = [&] {
+    auto st = s.db().prepare("SELECT heartbeat_at FROM runs WHERE id = ?");
+    st.bind(1, id);
+    REQUIRE(st.step());
+    return st.real(0);
+  };
+  const double created = beat();
+  // Nothing logged and a flush period of an hour: the heartbeat still moves every 0.2 s.
+  MetricWriter writer(location, id, /*flush_seconds=*/3600, /*heartbeat_seconds=*/0.2);
+  double seen = created;
+  for (int i = 0; i < 100 && seen <= created; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    seen = beat();
+  }
+  CHECK(seen > created);
+  // A point logged meanwhile waits for the flush period, or for flush().
+  writer.add({"loss", 1, 0, 0.5, 0});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(s.metrics(id, {"loss"}).empty());
+  writer.flush();
+  CHECK(s.metrics(id, {"loss"}).size() == 1);
 }
 
 TEST_CASE("run ids: unique prefixes resolve, ambiguous ones are refused, last is the newest",
