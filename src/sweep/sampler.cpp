@@ -116,113 +116,87 @@ class RandomSampler : public Sampler {
   uint64_t seed_;
 };
 
-/// A mixture of normals truncated to [a, b), one at each observation and one wide prior
-/// (Optuna's Parzen estimator with its default bandwidths and "magic clip").
-class Parzen {
+/// Optuna's Parzen estimator (3.x, its defaults): a mixture with one component per observation
+/// and a prior component (the middle of each interval, the whole width), each a product over the
+/// dimensions of a normal truncated to the interval or a distribution over a choice's values. A
+/// draw takes one component whole, so a multivariate estimator keeps the values of one good
+/// trial together; TPE's univariate form is this estimator over one dimension at a time.
+class ParzenEstimator {
  public:
-  Parzen(std::vector<double> xs, Interval iv) : iv_(iv) {
-    const double width = iv.b - iv.a;
-    mus_ = std::move(xs);
-    mus_.push_back(0.5 * (iv.a + iv.b));  // the prior
-    std::vector<size_t> order(mus_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return mus_[i] < mus_[j]; });
-    sigmas_.assign(mus_.size(), width);
-    const double lo = width / std::min(100.0, 1.0 + double(mus_.size() - 1));
-    for (size_t r = 0; r < order.size(); ++r) {
-      const size_t i = order[r];
-      if (i == mus_.size() - 1) continue;  // the prior keeps the whole width
-      const double left = r > 0 ? mus_[i] - mus_[order[r - 1]] : mus_[i] - iv.a;
-      const double right = r + 1 < order.size() ? mus_[order[r + 1]] - mus_[i] : iv.b - mus_[i];
-      sigmas_[i] = std::clamp(std::max(left, right), lo, width);
+  /// `obs` in the order the trials were numbered (older trials weigh less past 25).
+  ParzenEstimator(const exp::SearchSpace& space, const std::vector<const Observation*>& obs,
+                  const std::vector<size_t>& dims)
+      : space_(space), dims_(dims) {
+    const size_t n = obs.size();
+    components_ = n + 1;
+    // Optuna's default_weights: equal up to 25 observations, then the oldest ramp down.
+    weights_.assign(components_, 1.0);
+    if (n >= 25) {
+      const size_t ramp = n - 25;
+      for (size_t i = 0; i < ramp; ++i)
+        weights_[i] =
+            ramp == 1 ? 1.0 / double(n)
+                      : 1.0 / double(n) + (1.0 - 1.0 / double(n)) * double(i) / double(ramp - 1);
     }
-  }
-
-  double sample(Rng& rng) const {
-    const size_t k = rng.index(mus_.size());
-    for (int tries = 0; tries < 100; ++tries) {
-      const double x = mus_[k] + sigmas_[k] * rng.normal();
-      if (x >= iv_.a && x < iv_.b) return x;
-    }
-    return iv_.a + rng.uniform() * (iv_.b - iv_.a);
-  }
-
-  double log_pdf(double x) const {
-    double p = 0;
-    for (size_t i = 0; i < mus_.size(); ++i) {
-      const double s = sigmas_[i];
-      const double mass = cdf((iv_.b - mus_[i]) / s) - cdf((iv_.a - mus_[i]) / s);
-      const double z = (x - mus_[i]) / s;
-      p += std::exp(-0.5 * z * z) / (s * std::sqrt(2 * M_PI) * std::max(mass, 1e-12));
-    }
-    return std::log(std::max(p / double(mus_.size()), 1e-300));
-  }
-
- private:
-  static double cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
-  Interval iv_;
-  std::vector<double> mus_, sigmas_;
-};
-
-/// Optuna's multivariate Parzen estimator: one component per observation (and a prior), each
-/// a product of per-dimension kernels, so a draw keeps the parameters of one good trial
-/// together. Numbers get Scott's bandwidth 0.2 n^(-1/(d+4)) of the width, clipped as in the
-/// univariate estimator; a choice's kernel puts its weight on the observed value and a
-/// 1/(n+1) share on each value.
-class JointParzen {
- public:
-  JointParzen(const exp::SearchSpace& space, const std::vector<const Observation*>& obs)
-      : space_(space) {
-    const size_t n = obs.size(), dims = space.size();
-    const double scott = 0.2 * std::pow(double(std::max<size_t>(n, 1)), -1.0 / double(dims + 4));
-    for (size_t j = 0; j < dims; ++j) {
+    double total = 0;
+    for (double w : weights_) total += w;
+    for (double& w : weights_) w /= total;
+    for (size_t j : dims) {
       const Dimension& d = space[j];
       Kernels k;
       if (d.kind == Dimension::Kind::Choice) {
+        // Each observation's kernel: its value plus a 1/(n+1) share of every value; the prior's:
+        // every value alike.
         const size_t c = d.values.size();
         for (size_t i = 0; i <= n; ++i) {
           std::vector<double> w(c, 1.0 / double(n + 1));
           if (i < n && choice_index(d, obs[i]->point[j]) < c)
             w[choice_index(d, obs[i]->point[j])] += 1;
-          if (i == n) w.assign(c, 1.0);  // the prior: every value alike
-          double total = 0;
-          for (double x : w) total += x;
-          for (double& x : w) x /= total;
-          k.weights.push_back(std::move(w));
+          double sum = 0;
+          for (double x : w) sum += x;
+          for (double& x : w) x /= sum;
+          k.probs.push_back(std::move(w));
         }
       } else {
-        const Interval iv = interval_of(d);
-        const double width = iv.b - iv.a;
-        const double lo = width / std::min(100.0, 1.0 + double(n + 1));
-        for (size_t i = 0; i < n; ++i) {
-          k.mus.push_back(to_internal(d, obs[i]->point[j]));
-          k.sigmas.push_back(std::clamp(scott * width, lo, width));
-        }
-        k.mus.push_back(0.5 * (iv.a + iv.b));
+        k.iv = interval_of(d);
+        const double width = k.iv.b - k.iv.a;
+        for (size_t i = 0; i < n; ++i) k.mus.push_back(to_internal(d, obs[i]->point[j]));
+        k.sigmas = neighbour_bandwidths(k.mus, k.iv);
+        // Optuna's "magic clip": no kernel narrower than width / (number of kernels + 1).
+        const double lo = width / std::min(100.0, 1.0 + double(components_));
+        for (double& s : k.sigmas) s = std::clamp(s, lo, width);
+        k.mus.push_back(0.5 * (k.iv.a + k.iv.b));  // the prior
         k.sigmas.push_back(width);
-        k.iv = iv;
       }
       kernels_.push_back(std::move(k));
     }
-    components_ = n + 1;
   }
 
-  /// A point drawn from one component, in internal coordinates (a choice as its index).
+  /// A point drawn from one component: per dimension of the estimator, an internal coordinate
+  /// (a choice as its index).
   std::vector<double> sample(Rng& rng) const {
-    const size_t c = rng.index(components_);
+    double u = rng.uniform(), acc = 0;
+    size_t c = components_ - 1;
+    for (size_t i = 0; i < components_; ++i) {
+      acc += weights_[i];
+      if (u < acc) {
+        c = i;
+        break;
+      }
+    }
     std::vector<double> x;
     for (const auto& k : kernels_) {
-      if (!k.weights.empty()) {
-        double u = rng.uniform(), acc = 0;
-        size_t v = k.weights[c].size() - 1;
-        for (size_t i = 0; i < k.weights[c].size(); ++i) {
-          acc += k.weights[c][i];
-          if (u < acc) {
-            v = i;
+      if (!k.probs.empty()) {
+        double v = rng.uniform(), sum = 0;
+        size_t pick = k.probs[c].size() - 1;
+        for (size_t i = 0; i < k.probs[c].size(); ++i) {
+          sum += k.probs[c][i];
+          if (v < sum) {
+            pick = i;
             break;
           }
         }
-        x.push_back(double(v));
+        x.push_back(double(pick));
         continue;
       }
       double value = k.iv.a + rng.uniform() * (k.iv.b - k.iv.a);
@@ -239,12 +213,13 @@ class JointParzen {
   }
 
   double log_pdf(const std::vector<double>& x) const {
-    std::vector<double> per(components_, 0.0);
+    std::vector<double> per(components_);
+    for (size_t c = 0; c < components_; ++c) per[c] = std::log(weights_[c]);
     for (size_t j = 0; j < kernels_.size(); ++j) {
       const Kernels& k = kernels_[j];
       for (size_t c = 0; c < components_; ++c) {
-        if (!k.weights.empty()) {
-          per[c] += std::log(std::max(k.weights[c][size_t(x[j])], 1e-300));
+        if (!k.probs.empty()) {
+          per[c] += std::log(std::max(k.probs[c][size_t(x[j])], 1e-300));
           continue;
         }
         const double s = k.sigmas[c], z = (x[j] - k.mus[c]) / s;
@@ -255,27 +230,55 @@ class JointParzen {
     const double top = *std::max_element(per.begin(), per.end());
     double sum = 0;
     for (double v : per) sum += std::exp(v - top);
-    return top + std::log(sum / double(components_));
+    return top + std::log(sum);
   }
 
-  Point to_point(const std::vector<double>& x) const {
-    Point p;
-    for (size_t j = 0; j < space_.size(); ++j) {
-      p.push_back(space_[j].kind == Dimension::Kind::Choice ? space_[j].values[size_t(x[j])]
-                                                            : from_internal(space_[j], x[j]));
+  /// Writes the estimator's dimensions of `x` into `point` as values.
+  void to_point(const std::vector<double>& x, Point& point) const {
+    for (size_t i = 0; i < dims_.size(); ++i) {
+      const Dimension& d = space_[dims_[i]];
+      point[dims_[i]] =
+          d.kind == Dimension::Kind::Choice ? d.values[size_t(x[i])] : from_internal(d, x[i]);
     }
-    return p;
   }
 
  private:
   struct Kernels {
-    std::vector<double> mus{}, sigmas{};         // numbers, internal coordinates
-    std::vector<std::vector<double>> weights{};  // choices: per component, per value
+    std::vector<double> mus{}, sigmas{};       // numbers, internal coordinates; the prior last
+    std::vector<std::vector<double>> probs{};  // choices: per component, per value
     Interval iv{0, 1};
   };
+
+  /// Per dimension: the larger gap to a neighbour among the sorted observations (the interval's
+  /// ends count as neighbours), the outermost using their inner gap only (Optuna's
+  /// consider_endpoints=False). Optuna 3.1 used Scott's rule for multivariate TPE; 4.x and 5.x
+  /// use this for both, and fabric-exp follows them.
+  static std::vector<double> neighbour_bandwidths(const std::vector<double>& mus, Interval iv) {
+    std::vector<size_t> order(mus.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return mus[a] < mus[b]; });
+    std::vector<double> sorted{iv.a};
+    for (size_t i : order) sorted.push_back(mus[i]);
+    sorted.push_back(iv.b);
+    const size_t m = mus.size();
+    std::vector<double> by_rank(m);
+    for (size_t r = 0; r < m; ++r)
+      by_rank[r] = std::max(sorted[r + 1] - sorted[r], sorted[r + 2] - sorted[r + 1]);
+    if (m >= 2) {
+      by_rank[0] = sorted[2] - sorted[1];
+      by_rank[m - 1] = sorted[m] - sorted[m - 1];
+    }
+    std::vector<double> out(m);
+    for (size_t r = 0; r < m; ++r) out[order[r]] = by_rank[r];
+    return out;
+  }
+
   static double cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
   const exp::SearchSpace& space_;
+  std::vector<size_t> dims_;
   std::vector<Kernels> kernels_;
+  std::vector<double> weights_;
   size_t components_ = 1;
 };
 
@@ -306,94 +309,43 @@ class TpeSampler : public Sampler {
         return !std::isnan(x->value) && std::isnan(y->value);
       return config_.minimize ? x->value < y->value : x->value > y->value;
     });
-    // gamma(n) = min(ceil(0.1 n), 25): Optuna's default split into good and bad trials.
-    const size_t n_good = std::clamp<size_t>(size_t(std::ceil(0.1 * double(ranked.size()))), 1, 25);
-    const std::vector<const Observation*> good(ranked.begin(), ranked.begin() + long(n_good));
-    const std::vector<const Observation*> bad(ranked.begin() + long(n_good), ranked.end());
-    if (config_.multivariate) return propose_joint(good, bad, rng);
-    Point p;
-    for (size_t i = 0; i < space_.size(); ++i) {
-      const Dimension& d = space_[i];
-      p.push_back(d.kind == Dimension::Kind::Choice ? propose_choice(d, i, good, bad, rng)
-                                                    : propose_number(d, i, good, bad, rng));
+    // gamma(n) = min(ceil(0.1 n), 25) good trials, n counting the ended ones only: Optuna's
+    // default split. Each side stays in trial order (the estimators weigh older trials less).
+    const size_t n_good = std::clamp<size_t>(size_t(std::ceil(0.1 * double(ended))), 1, 25);
+    std::vector<const Observation*> good(ranked.begin(), ranked.begin() + long(n_good));
+    std::vector<const Observation*> bad(ranked.begin() + long(n_good), ranked.end());
+    auto in_trial_order = [&](std::vector<const Observation*>& v) {
+      std::sort(v.begin(), v.end());  // history is in number order: so are its addresses
+    };
+    in_trial_order(good);
+    in_trial_order(bad);
+    Point p(space_.size());
+    if (config_.multivariate) {
+      std::vector<size_t> all(space_.size());
+      for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+      propose_over(all, good, bad, rng, p);
+    } else {
+      for (size_t i = 0; i < space_.size(); ++i) propose_over({i}, good, bad, rng, p);
     }
     return p;
   }
 
  private:
-  Point propose_joint(const std::vector<const Observation*>& good,
-                      const std::vector<const Observation*>& bad, Rng& rng) const {
-    const JointParzen l(space_, good), g(space_, bad);
+  /// The candidate of l(x) (the good trials' estimator) with the highest l(x) / g(x).
+  void propose_over(const std::vector<size_t>& dims, const std::vector<const Observation*>& good,
+                    const std::vector<const Observation*>& bad, Rng& rng, Point& p) const {
+    const ParzenEstimator l(space_, good, dims), g(space_, bad, dims);
     std::vector<double> best;
     double best_score = -INFINITY;
     for (int64_t c = 0; c < config_.candidates; ++c) {
       auto x = l.sample(rng);
       const double score = l.log_pdf(x) - g.log_pdf(x);
-      if (score > best_score) {
+      if (best.empty() || score > best_score) {
         best_score = score;
         best = std::move(x);
       }
     }
-    return l.to_point(best);
-  }
-
-  std::string propose_number(const Dimension& d, size_t i,
-                             const std::vector<const Observation*>& good,
-                             const std::vector<const Observation*>& bad, Rng& rng) const {
-    auto xs = [&](const std::vector<const Observation*>& obs) {
-      std::vector<double> out;
-      for (const auto* o : obs) out.push_back(to_internal(d, o->point[i]));
-      return out;
-    };
-    const Interval iv = interval_of(d);
-    const Parzen l(xs(good), iv), g(xs(bad), iv);
-    double best_x = 0, best_score = -INFINITY;
-    for (int64_t c = 0; c < config_.candidates; ++c) {
-      const double x = l.sample(rng);
-      const double score = l.log_pdf(x) - g.log_pdf(x);
-      if (score > best_score) {
-        best_score = score;
-        best_x = x;
-      }
-    }
-    return from_internal(d, best_x);
-  }
-
-  std::string propose_choice(const Dimension& d, size_t i,
-                             const std::vector<const Observation*>& good,
-                             const std::vector<const Observation*>& bad, Rng& rng) const {
-    const size_t n = d.values.size();
-    auto weights = [&](const std::vector<const Observation*>& obs) {
-      std::vector<double> w(n, 1.0);  // the prior: one pseudo-count per value
-      for (const auto* o : obs) {
-        const size_t k = choice_index(d, o->point[i]);
-        if (k < n) w[k] += 1;
-      }
-      double total = 0;
-      for (double x : w) total += x;
-      for (double& x : w) x /= total;
-      return w;
-    };
-    const auto l = weights(good), g = weights(bad);
-    size_t best = 0;
-    double best_score = -INFINITY;
-    for (int64_t c = 0; c < config_.candidates; ++c) {
-      double u = rng.uniform(), acc = 0;
-      size_t k = n - 1;
-      for (size_t j = 0; j < n; ++j) {
-        acc += l[j];
-        if (u < acc) {
-          k = j;
-          break;
-        }
-      }
-      const double score = std::log(l[k]) - std::log(g[k]);
-      if (score > best_score) {
-        best_score = score;
-        best = k;
-      }
-    }
-    return d.values[best];
+    l.to_point(best, p);
   }
 
   exp::SearchSpace space_;

@@ -17,7 +17,7 @@ struct SweepSettings {
   std::string method, objective, direction, summary, pruner, launcher;
   std::optional<int64_t> max_trials{};
   int64_t parallel = 1, seed = 0, startup_trials = 10;
-  bool multivariate = false, constant_liar = true;
+  bool multivariate = true, constant_liar = true;
   PrunerConfig pruning{};
   exp::SearchSpace space{};
 

@@ -11,7 +11,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -157,7 +159,42 @@ int main(int argc, char** argv) {
   app.add_option("--trials", trials, "Trials per study")->check(CLI::PositiveNumber);
   app.add_option("--startup", startup, "TPE's random trials first")->check(CLI::PositiveNumber);
   app.add_option("--workers", workers, "Trials at once")->check(CLI::PositiveNumber);
+  std::string history_file, function = "hartmann6";
+  int64_t draws = 0;
+  bool multivariate = false;
+  app.add_option("--history", history_file,
+                 "Check the estimator alone: read ended trials (the values of one point, then "
+                 "its objective, a line each) and print --draws proposals, one per trial number");
+  app.add_option("--draws", draws, "Proposals to print with --history");
+  app.add_option("--function", function, "The space of --history: a function's name");
+  app.add_flag("--multivariate", multivariate, "With --history: multivariate TPE");
   CLI11_PARSE(app, argc, argv);
+  if (!history_file.empty()) {
+    for (const auto& o : objectives()) {
+      if (o.name != function) continue;
+      std::ifstream in(history_file);
+      std::vector<sweep::Observation> history;
+      for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        sweep::Point p(o.space.size());
+        for (auto& v : p) fields >> v;
+        double value = 0;
+        fields >> value;
+        history.push_back({p, value, false, false});
+      }
+      sweep::SamplerConfig c;
+      c.method = "tpe";
+      c.startup_trials = startup;
+      c.multivariate = multivariate;
+      auto sampler = sweep::make_sampler(o.space, c);
+      for (int64_t n = 0; n < draws; ++n) {
+        const auto p = sampler->propose(1000 + n, history);
+        for (const auto& v : p) std::printf("%s ", v.c_str());
+        std::printf("\n");
+      }
+    }
+    return 0;
+  }
 
   struct Variant {
     std::string name, method;

@@ -120,7 +120,8 @@ const ParamSpec<SweepConfig>& sweep_spec() {
           .check(ge(1))
           .param(&SweepConfig::multivariate, "multivariate",
                  "tpe: model all parameters jointly (Optuna's multivariate TPE), so values "
-                 "that work together are proposed together; false models each on its own.")
+                 "that work together are proposed together; false models each on its own "
+                 "(Optuna's default).")
           .param(&SweepConfig::constant_liar, "constant_liar",
                  "tpe: count running trials as the worst ended ones, so trials proposed while "
                  "others run (parallel > 1, sweep work) spread out instead of repeating a point.")

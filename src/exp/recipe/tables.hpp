@@ -57,7 +57,7 @@ struct SweepConfig {
   int64_t parallel = 1;
   int64_t seed = 0;
   int64_t startup_trials = 10;
-  bool multivariate = false;
+  bool multivariate = true;
   bool constant_liar = true;
   std::string pruner = "none";
   int64_t pruner_startup_trials = 5;
