@@ -9,6 +9,7 @@
 // worker is free, and the sampler sees the trials still running as running.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -170,23 +171,39 @@ int main(int argc, char** argv) {
   app.add_flag("--multivariate", multivariate, "With --history: multivariate TPE");
   CLI11_PARSE(app, argc, argv);
   if (!history_file.empty()) {
-    for (const auto& o : objectives()) {
-      if (o.name != function) continue;
-      std::ifstream in(history_file);
-      std::vector<sweep::Observation> history;
-      for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        sweep::Point p(o.space.size());
-        for (auto& v : p) fields >> v;
-        double value = 0;
-        fields >> value;
-        history.push_back({p, value, false, false});
+    const auto all = objectives();
+    const auto o = std::find_if(all.begin(), all.end(),
+                                [&](const Objective& x) { return x.name == function; });
+    if (o == all.end()) {
+      std::fprintf(stderr, "bench-tpe: no function '%s'\n", function.c_str());
+      return 2;
+    }
+    std::ifstream in(history_file);
+    if (!in) {
+      std::fprintf(stderr, "bench-tpe: cannot read %s\n", history_file.c_str());
+      return 2;
+    }
+    std::vector<sweep::Observation> history;
+    int line_number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_number;
+      std::istringstream fields(line);
+      sweep::Point p(o->space.size());
+      for (auto& v : p) fields >> v;
+      double value = 0;
+      if (!(fields >> value)) {
+        std::fprintf(stderr, "bench-tpe: %s:%d: want %zu values and an objective\n",
+                     history_file.c_str(), line_number, o->space.size());
+        return 2;
       }
+      history.push_back({p, value, false, false});
+    }
+    {
       sweep::SamplerConfig c;
       c.method = "tpe";
       c.startup_trials = startup;
       c.multivariate = multivariate;
-      auto sampler = sweep::make_sampler(o.space, c);
+      auto sampler = sweep::make_sampler(o->space, c);
       for (int64_t n = 0; n < draws; ++n) {
         const auto p = sampler->propose(1000 + n, history);
         for (const auto& v : p) std::printf("%s ", v.c_str());

@@ -102,15 +102,16 @@ def optuna_study(optuna, name, sampler, trials, workers, seed):
 
 
 def optuna_samplers(optuna, workers, seed, startup):
-    tpe = optuna.samplers.TPESampler
-    out = {"random": optuna.samplers.RandomSampler(seed=seed),
-           "tpe": tpe(seed=seed, n_startup_trials=startup)}
+    # Every option spelled out: Optuna's defaults change between versions.
+    def tpe(multivariate, liar):
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup,
+                                          multivariate=multivariate, constant_liar=liar)
+    out = {"random": optuna.samplers.RandomSampler(seed=seed), "tpe": tpe(False, False)}
     if workers == 1:
-        out["tpe-mv"] = tpe(seed=seed, n_startup_trials=startup, multivariate=True)
+        out["tpe-mv"] = tpe(True, False)
     else:
-        out["tpe+liar"] = tpe(seed=seed, n_startup_trials=startup, constant_liar=True)
-        out["tpe-mv+liar"] = tpe(seed=seed, n_startup_trials=startup, multivariate=True,
-                                 constant_liar=True)
+        out["tpe+liar"] = tpe(False, True)
+        out["tpe-mv+liar"] = tpe(True, True)
     return out
 
 
