@@ -16,6 +16,17 @@ namespace {
 
 /// How long a lone statement waits for a restarted server before failing.
 constexpr std::chrono::seconds kReconnectTimeout{120};
+/// How long a new connection waits for a server that does not answer at all: a restart's gap
+/// between the old server's exit and the new one's socket, not a mistyped host.
+constexpr std::chrono::seconds kUnreachableGrace{5};
+/// Whether the server at `url` answers: PQPING_REJECT while it starts or shuts down,
+/// PQPING_NO_RESPONSE when nothing listens there.
+PGPing ping_server(const std::string& url) {
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"10", url.c_str(), nullptr};
+  return PQpingParams(keys, values, /*expand_dbname=*/1);
+}
+
 /// pg_advisory_xact_lock's key for schema changes ("fabr" "icex").
 constexpr const char* kSchemaLockKey = "7377162133557126520";
 
@@ -156,7 +167,27 @@ std::string postgres_placeholders(const std::string& sql, int& count) {
 
 PostgresDatabase::PostgresDatabase(const std::string& url)
     : url_(url), shown_(masked_location(url)) {
-  connect();
+  // A process that starts while its server restarts (a failover, pg_ctl restart) waits for it,
+  // as one that loses its connection then does; a server that answers and refuses (a wrong
+  // password or database) is an error at once.
+  const auto start = std::chrono::steady_clock::now();
+  bool answered_before = false;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      connect();
+      return;
+    } catch (const StoreError&) {
+      const auto waited = std::chrono::steady_clock::now() - start;
+      const PGPing ping = ping_server(url_);
+      const bool restarting = ping == PQPING_REJECT && waited < kReconnectTimeout;
+      const bool unreachable = ping == PQPING_NO_RESPONSE && waited < kUnreachableGrace;
+      // Up by now (it finished starting since the attempt): one more try, not two.
+      const bool up_since = ping == PQPING_OK && !answered_before;
+      answered_before = answered_before || ping == PQPING_OK;
+      if (!restarting && !unreachable && !up_since) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * attempt, 1000)));
+  }
 }
 
 PostgresDatabase::~PostgresDatabase() {

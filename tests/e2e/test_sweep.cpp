@@ -539,3 +539,41 @@ TEST_CASE(
   }
   CHECK(query_one(dir, "SELECT status FROM sweeps") == "finished");
 }
+
+TEST_CASE(
+    "a sweep survives its PostgreSQL server restarting under it: exactly max_trials trials, "
+    "every metric",
+    "[e2e][sweep][postgresql][faults]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  TempDir dir;
+  e2e::use_store_backend(dir, "postgresql");
+  const std::string cmd =
+      "cd " + q(dir.str()) + " && (FABRIC_EXP_STORE=" + q(e2e::store_location(dir)) + " " +
+      q(e2e::binary()) + " sweep " + q(sweep_recipe("prune.toml")) +
+      " sweep.pruner=none run.max_steps=1500 run.val_every_n_steps=750 --parallel 2"
+      " > out.txt 2>&1; echo $? > rc.txt) &";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(wait_for(dir, "SELECT count(*) FROM metrics WHERE key = 'train/loss'", 60));
+  // pg_ctl stop -m fast: the controller's and both trials' connections are cut at once.
+  test_support::restart_postgres();
+  const bool ended_before_the_restart = fs::exists(dir.str("rc.txt"));
+  REQUIRE(e2e::wait_until([&] { return fs::exists(dir.str("rc.txt")); }, 240));
+  CHECK_FALSE(ended_before_the_restart);  // else this tested nothing
+  INFO(test_support::read_file(dir.str("out.txt")));
+  CHECK(test_support::read_file(dir.str("rc.txt")) == "0\n");
+  CHECK(query(dir, "SELECT count(*), count(DISTINCT number), count(DISTINCT run_id) FROM trials") ==
+        std::vector<std::vector<std::string>>{{"4", "4", "4"}});
+  CHECK(query_one(dir, "SELECT count(*) FROM trials WHERE status = 'finished'") == "4");
+  CHECK(query_one(dir, "SELECT count(*) FROM runs WHERE status = 'finished'") == "4");
+  CHECK(query_one(dir, "SELECT status FROM sweeps") == "finished");
+  // Every run: train/loss every 10 steps from the first to the last, two validations.
+  for (const auto& run : query(dir,
+                               "SELECT count(*), min(step), max(step) FROM metrics WHERE key = "
+                               "'train/loss' GROUP BY run_id")) {
+    CHECK(std::stoll(run[0]) == (std::stoll(run[2]) - std::stoll(run[1])) / 10 + 1);
+    CHECK(std::stoll(run[2]) >= 1490);
+  }
+  CHECK(query(dir, "SELECT count(*) FROM metrics WHERE key = 'val/loss' GROUP BY run_id") ==
+        std::vector<std::vector<std::string>>{{"2"}, {"2"}, {"2"}, {"2"}});
+}

@@ -437,6 +437,21 @@ TEST_CASE("parameter effects: what explains the objective ranks first, with its 
   CHECK(effects.back().importance < effects[0].importance);
 }
 
+namespace {
+
+/// A random sweep's record, as `fabric-exp sweep` would create it.
+fabric::sweep::SweepRecord random_sweep(const std::string& name, int64_t max_trials) {
+  fabric::sweep::SweepRecord s;
+  s.name = name;
+  s.experiment = "e";
+  s.method = "random";
+  s.spec = "method = \"random\"";
+  s.max_trials = max_trials;
+  return s;
+}
+
+}  // namespace
+
 TEST_CASE("16 workers claiming one sweep's trials at once take each number exactly once",
           "[sweep][claim][concurrency]") {
   FABRIC_FOR_EACH_STORE_BACKEND(backend);
@@ -446,14 +461,7 @@ TEST_CASE("16 workers claiming one sweep's trials at once take each number exact
   {
     fabric::store::RunStore runs(location);
     fabric::sweep::SweepStore sweeps(runs);
-    fabric::sweep::SweepRecord s;
-    s.name = "claims";
-    s.experiment = "e";
-    s.method = "random";
-    s.spec = "method = \"random\"";
-    s.base_recipe = "";
-    s.max_trials = 200;
-    id = sweeps.create(s, dir.str("runs"));
+    id = sweeps.create(random_sweep("claims", 200), dir.str("runs"));
   }
   const std::string claimer = (test_support::exe_dir() / "sweep_claimer").string();
   auto r = test_support::run_at_once(
@@ -504,13 +512,7 @@ TEST_CASE("a sweep runs while any process beats it, and is stopped when nobody d
   test_support::TempDir dir;
   fabric::store::RunStore runs(test_support::fresh_store(backend, dir));
   fabric::sweep::SweepStore sweeps(runs);
-  fabric::sweep::SweepRecord s;
-  s.name = "beats";
-  s.experiment = "e";
-  s.method = "random";
-  s.spec = "method = \"random\"";
-  s.max_trials = 4;
-  const std::string id = sweeps.create(s, dir.str("runs"));
+  const std::string id = sweeps.create(random_sweep("beats", 4), dir.str("runs"));
   auto set = [&](const std::string& assignments, double beat_age) {
     runs.db()
         .prepare("UPDATE sweeps SET " + assignments + ", heartbeat_at = ? WHERE id = ?")
