@@ -189,6 +189,7 @@ std::unique_ptr<RunStore> RunStore::open_read_only(const std::string& path) {
   if (is_store_url(path)) return std::make_unique<RunStore>(path);  // a server's permissions rule
   std::unique_ptr<RunStore> store(new RunStore());
   store->location_ = path;
+  store->read_only_ = true;
   int version = 0;
   try {
     store->db_ = std::make_unique<SqliteDatabase>(path, /*read_only=*/true);

@@ -92,6 +92,8 @@ class RunStore {
   /// Opens an existing store that this process cannot write (an archive on a read-only mount):
   /// queries work; it must already be at the current schema version.
   static std::unique_ptr<RunStore> open_read_only(const std::string& path);
+  /// Opened by open_read_only on a file: nothing may be written, not even a reaped run.
+  bool read_only() const { return read_only_; }
 
   /// The store as messages show it (a URL without its password).
   const std::string& path() const { return db_->path(); }
@@ -147,6 +149,7 @@ class RunStore {
   [[noreturn]] void throw_ended(const std::string& id, const std::string& consequence);
   std::string location_;
   std::unique_ptr<Database> db_;
+  bool read_only_ = false;
 };
 
 /// A full id, a unique prefix, or "last" (the newest) of the rows of `table` ("runs" or

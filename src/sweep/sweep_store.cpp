@@ -202,6 +202,11 @@ void SweepStore::leave(const std::string& id) {
 }
 
 void SweepStore::fail_trials_of_failed_runs() {
+  // Looked for first: listing sweeps takes no write lock when there is nothing to record.
+  auto any = db_.prepare(
+      "SELECT 1 FROM trials WHERE status = 'running' AND run_id IN (SELECT id FROM runs WHERE "
+      "status = 'failed') LIMIT 1");
+  if (!any.step()) return;
   db_.prepare(
          "UPDATE trials SET status = 'failed', ended_at = ?, error = (SELECT 'its run ' || "
          "runs.id || ' failed: ' || coalesce(runs.error, '') FROM runs WHERE runs.id = "
@@ -212,6 +217,7 @@ void SweepStore::fail_trials_of_failed_runs() {
 }
 
 int SweepStore::reap_stale() {
+  if (runs_.read_only()) return 0;  // an archive: shown as it was recorded
   // A trial whose run died (its process gone, or two heartbeats missed) has failed.
   runs_.reap_stale();
   fail_trials_of_failed_runs();

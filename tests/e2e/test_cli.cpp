@@ -223,6 +223,10 @@ TEST_CASE("a read-only mount: runs there fail with an error naming the path, its
   auto shown = fabric_exp(dir, "show last --store " + q(dir.str("ro/archive.db")));
   INFO(shown.output);
   CHECK(shown.exit_code == 0);
+  // Listing sweeps records nothing there either (no stale run or trial is reaped).
+  auto sweeps = fabric_exp(dir, "sweeps --store " + q(dir.str("ro/archive.db")));
+  INFO(sweeps.output);
+  CHECK(sweeps.exit_code == 0);
 }
 
 TEST_CASE("filters: a misspelt summary is an error, lists compare by value, dates are dates",
