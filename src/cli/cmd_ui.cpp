@@ -34,7 +34,6 @@ int serve_ui(const UiArgs& a) {
       std::cerr << method + " " + path + "\n";  // one write: lines of threads do not interleave
     };
   }
-  open_store(options.store);  // a missing store is an error now, not on the first page
   const bool needs_token = !ui::is_loopback(a.host);
   if (needs_token && options.token.empty()) options.token = ui::new_token();
   // SIGINT and SIGTERM are waited for by one thread (blocked in every other, which the server

@@ -7,11 +7,11 @@
 #include <set>
 #include <sstream>
 
-#include "cli/open_store.hpp"
 #include "cli/run_json.hpp"
 #include "cli/table_output.hpp"
 #include "store/query.hpp"
 #include "store/run_query.hpp"
+#include "store/shared_run_store.hpp"
 #include "sweep/sampler.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/sweep_store.hpp"
@@ -240,38 +240,38 @@ ApiResponse artifact(store::RunStore& s, const std::string& id, const std::strin
   return {200, "application/octet-stream", "", a.path};
 }
 
-ApiResponse route(const std::string& store_path, const std::vector<std::string>& parts,
+ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
                   const QueryParams& params) {
-  auto s = cli::open_store(store_path);
+  if (!s.read_only()) s.reap_stale();
   if (parts.size() == 1 && parts[0] == "runs")
-    return {200, "application/json", runs_json(*s, params), ""};
+    return {200, "application/json", runs_json(s, params), ""};
   if (parts.size() == 1 && parts[0] == "sweeps")
-    return {200, "application/json", sweeps_json(*s), ""};
+    return {200, "application/json", sweeps_json(s), ""};
   if (parts.size() == 2 && parts[0] == "sweeps")
-    return {200, "application/json", sweep_json(*s, parts[1]), ""};
+    return {200, "application/json", sweep_json(s, parts[1]), ""};
   if (parts.size() >= 2 && parts[0] == "runs") {
-    const std::string id = s->resolve(parts[1]);
-    const auto run = s->get(id);
+    const std::string id = s.resolve(parts[1]);
+    const auto run = s.get(id);
     if (!run) throw BadRequest("no run '" + parts[1] + "'", 404);
-    if (parts.size() == 2) return {200, "application/json", cli::run_json(*s, *run), ""};
+    if (parts.size() == 2) return {200, "application/json", cli::run_json(s, *run), ""};
     if (parts.size() == 3 && parts[2] == "series")
-      return {200, "application/json", series_json(*s, id, params), ""};
+      return {200, "application/json", series_json(s, id, params), ""};
     if (parts.size() == 3 && parts[2] == "log")
       return {200, "application/json", log_json(*run, params), ""};
-    if (parts.size() == 4 && parts[2] == "artifacts") return artifact(*s, id, parts[3]);
+    if (parts.size() == 4 && parts[2] == "artifacts") return artifact(s, id, parts[3]);
   }
   throw BadRequest("no such endpoint", 404);
 }
 
 }  // namespace
 
-ApiResponse handle_api(const std::string& store_path, const std::string& path,
+ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
                        const QueryParams& params) {
   auto parts = split_path(path);
   if (parts.empty() || parts[0] != "api") return error(404, "no such endpoint");
   parts.erase(parts.begin());
   try {
-    return route(store_path, parts, params);
+    return store.with([&](store::RunStore& s) { return route(s, parts, params); });
   } catch (const store::QueryError& e) {
     return error(400, e.what(), "\"column\": " + std::to_string(e.column()));
   } catch (const BadRequest& e) {

@@ -13,6 +13,10 @@
 #include <map>
 #include <string>
 
+namespace fabric::store {
+class SharedRunStore;
+}
+
 namespace fabric::ui {
 
 struct ApiResponse {
@@ -24,9 +28,11 @@ struct ApiResponse {
 
 using QueryParams = std::map<std::string, std::string>;
 
-/// Answers one GET under /api/ from the store at `store_path`. Never throws: a bad request is a
-/// 4xx with {"error": ...} (and "column" for a filter error), a failure a 500.
-ApiResponse handle_api(const std::string& store_path, const std::string& path,
+/// Answers one GET under /api/ from `store`, the server's one connection (requests take turns
+/// on it). Runs whose process died are marked failed first, as the query commands do. Never
+/// throws: a bad request is a 4xx with {"error": ...} (and "column" for a filter error), a
+/// failure a 500.
+ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
                        const QueryParams& params);
 
 }  // namespace fabric::ui

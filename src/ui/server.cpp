@@ -8,7 +8,9 @@
 #include <random>
 #include <stdexcept>
 
+#include "cli/open_store.hpp"
 #include "store/run_store.hpp"
+#include "store/shared_run_store.hpp"
 #include "ui/api.hpp"
 #include "ui/assets.hpp"
 
@@ -82,6 +84,9 @@ std::string new_token() {
 
 struct UiServer::Impl {
   httplib::Server http;
+  /// Opened once (a missing store fails here, not on the first page): one connection for
+  /// every request thread.
+  std::unique_ptr<store::SharedRunStore> store;
 };
 
 UiServer::UiServer(UiOptions options)
@@ -90,6 +95,7 @@ UiServer::UiServer(UiOptions options)
     throw std::invalid_argument("--host " + options_.host +
                                 " is reachable from other machines: it needs an access token");
   }
+  impl_->store = std::make_unique<store::SharedRunStore>(cli::open_store(options_.store));
   auto& http = impl_->http;
   // cpp-httplib's default also sets SO_REUSEPORT, with which a second server binds a port that
   // is taken and silently shares its connections: only SO_REUSEADDR (a quick restart) here.
@@ -138,7 +144,7 @@ UiServer::UiServer(UiOptions options)
   http.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     QueryParams params;
     for (const auto& [k, v] : req.params) params.emplace(k, v);  // the first of repeated keys
-    ApiResponse answer = handle_api(options_.store, req.path, params);
+    ApiResponse answer = handle_api(*impl_->store, req.path, params);
     res.status = answer.status;
     if (answer.file.empty()) {
       res.set_content(answer.body, answer.content_type);

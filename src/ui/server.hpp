@@ -9,7 +9,7 @@
 namespace fabric::ui {
 
 struct UiOptions {
-  std::string store;               // the run store's path
+  std::string store;               // the run store's path or URL
   std::string host = "127.0.0.1";  // a non-loopback host requires `token`
   int port = 8080;                 // 0: any free port
   std::string token{};             // required on every request when set
@@ -24,7 +24,8 @@ std::string new_token();
 
 class UiServer {
  public:
-  /// Throws std::invalid_argument for a non-loopback host without a token.
+  /// Opens the store, the one connection every request shares (store::StoreError when there is
+  /// none); throws std::invalid_argument for a non-loopback host without a token.
   explicit UiServer(UiOptions options);
   ~UiServer();
   UiServer(const UiServer&) = delete;

@@ -16,6 +16,7 @@
 
 #include "store/run_store.hpp"
 #include "support/helpers.hpp"
+#include "support/postgres_server.hpp"
 #include "sweep/sweep_store.hpp"
 #include "ui/lttb.hpp"
 #include "ui/server.hpp"
@@ -40,11 +41,12 @@ int count_of(const std::string& text, const std::string& needle) {
 /// a sweep of three trials (one pruned, one failed).
 struct Fixture {
   TempDir dir;
-  std::string store_path = dir.str("store.db");
+  std::string store_path;  // a SQLite file in `dir`, or a fresh PostgreSQL database's URL
   std::string finished, running, sweep_id;
   std::string checkpoint;
 
-  Fixture() {
+  explicit Fixture(const std::string& backend = "sqlite")
+      : store_path(test_support::fresh_store(backend, dir)) {
     fabric::store::RunStore s(store_path);
     fabric::store::NewRun nr;
     nr.name = "<img src=x onerror=\"alert('x')\">";
@@ -216,7 +218,8 @@ TEST_CASE("streamed LTTB keeps exactly the paper's points, holding two buckets a
 
 TEST_CASE("the JSON API: runs with filter and paging, a run, its series, log and sweeps",
           "[ui][api]") {
-  Fixture f;
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  Fixture f(backend);
   Served served({f.store_path, "127.0.0.1", 0, "", {}});
   auto c = served.client();
 
@@ -320,6 +323,51 @@ TEST_CASE("the JSON API: runs with filter and paging, a run, its series, log and
     CHECK(r->status == 404);
     CHECK(contains(r->body, "\"error\""));
   }
+}
+
+TEST_CASE(
+    "on PostgreSQL the server holds one connection for all its request threads, and answers "
+    "again after the server restarts",
+    "[ui][api][postgresql]") {
+  if (!test_support::postgres_unavailable().empty())
+    FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
+  Fixture f("postgresql");  // its writer's connection is closed once it is built
+  // postgresql://postgres@/NAME?host=DIR
+  const auto at = f.store_path.find("@/") + 2;
+  const std::string database = f.store_path.substr(at, f.store_path.find('?') - at);
+  const auto connections = [&] {
+    auto r = test_support::postgres_sql(
+        database,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name = 'fabric-exp'");
+    REQUIRE(r.exit_code == 0);
+    return std::stoi(r.output);
+  };
+  Served served({f.store_path, "127.0.0.1", 0, "", {}});
+  // 8 clients at once, 5 requests each, on the server's request threads.
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = served.client();
+      for (int i = 0; i < 5; ++i) {
+        auto r = c.Get(t % 2 ? "/api/runs" : "/api/runs/" + f.finished + "/series?max_points=100");
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  CHECK(ok == 40);
+  // Held between requests, and only one: a connection per request would have closed by now.
+  CHECK(connections() == 1);
+  // pg_ctl stop -m fast cuts it: the next request reconnects.
+  test_support::restart_postgres();
+  auto c = served.client();
+  auto runs = c.Get("/api/runs");
+  REQUIRE(runs);
+  CHECK(runs->status == 200);
+  CHECK(contains(runs->body, f.finished));
+  CHECK(connections() == 1);
 }
 
 TEST_CASE("artifacts: only registered files, by index; traversal and garbage get a 4xx",
