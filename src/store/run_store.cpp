@@ -332,6 +332,82 @@ void RunStore::set_tag(const std::string& id, const std::string& key, const std:
       .run();
 }
 
+namespace {
+/// A key's summary over all its rows, for a key new to the run or a step logged again.
+constexpr const char* kRecomputeSummary = R"sql(
+INSERT INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
+SELECT ?1, ?2,
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1),
+  (SELECT max(step) FROM metrics WHERE run_id = ?1 AND key = ?2),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value ASC, step ASC LIMIT 1),
+  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
+   ORDER BY value DESC, step ASC LIMIT 1),
+  (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2)
+WHERE true
+ON CONFLICT (run_id, key) DO UPDATE SET last = excluded.last, last_step = excluded.last_step,
+  min = excluded.min, min_step = excluded.min_step, max = excluded.max,
+  max_step = excluded.max_step, count = excluded.count)sql";
+/// The run's metric_summary rows for the keys of `rows` (sorted by key, then step), once they
+/// are in metrics.
+void update_summaries(Database& db, const std::string& id,
+                      const std::vector<const MetricPoint*>& rows) {
+  // A NaN is stored as NULL: it can be the last value (a diverged run shows it), never the
+  // least or the greatest. Ties keep the earliest step.
+  // Each key's summary is merged with the batch's (rows come sorted by key, then step) when
+  // every point is past the summary's last step: no earlier row was overwritten, and the flush
+  // costs the same at the millionth point as at the first. A step logged again (a resumed run)
+  // or a key without a summary is summed over its rows again.
+  auto current = db.prepare(
+      "SELECT last_step, min, min_step, max, max_step, count FROM metric_summary "
+      "WHERE run_id = ? AND key = ?");
+  std::optional<Statement> merge, recompute;
+  for (size_t begin = 0; begin < rows.size();) {
+    const std::string& key = rows[begin]->key;
+    size_t end = begin;
+    double lo = NAN, hi = NAN;
+    int64_t lo_step = 0, hi_step = 0;
+    for (; end < rows.size() && rows[end]->key == key; ++end) {
+      const MetricPoint& p = *rows[end];
+      if (std::isnan(p.value)) continue;
+      if (std::isnan(lo) || p.value < lo) lo = p.value, lo_step = p.step;
+      if (std::isnan(hi) || p.value > hi) hi = p.value, hi_step = p.step;
+    }
+    const MetricPoint& last = *rows[end - 1];
+    current.reset();
+    current.bind_all({id, key});
+    if (current.step() && !current.is_null(0) && current.integer(0) < rows[begin]->step &&
+        !current.is_null(5)) {
+      if (!current.is_null(1) && !(current.real(1) > lo))
+        lo = current.real(1), lo_step = current.integer(2);
+      if (!current.is_null(3) && !(current.real(3) < hi))
+        hi = current.real(3), hi_step = current.integer(4);
+      const int64_t count = current.integer(5) + int64_t(end - begin);
+      if (!merge) {
+        merge.emplace(db.prepare(
+            "UPDATE metric_summary SET last = ?, last_step = ?, min = ?, min_step = ?, max = ?, "
+            "max_step = ?, count = ? WHERE run_id = ? AND key = ?"));
+      }
+      auto optional_step = [](double v, int64_t step) -> SqlValue {
+        return std::isnan(v) ? SqlValue{} : SqlValue{step};
+      };
+      merge->bind_all({last.value, last.step, lo, optional_step(lo, lo_step), hi,
+                       optional_step(hi, hi_step), count, id, key});
+      merge->run();
+    } else {
+      if (!recompute) recompute.emplace(db.prepare(kRecomputeSummary));
+      recompute->bind_all({id, key});
+      recompute->run();
+    }
+    begin = end;
+  }
+}
+}  // namespace
+
 void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>& points) {
   if (points.empty()) return;
   db_->transaction([&] {
@@ -349,11 +425,7 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
     for (size_t i = 0; i < points.size(); ++i) last[{points[i].key, points[i].step}] = i;
     std::vector<const MetricPoint*> rows;
     rows.reserve(last.size());
-    std::set<std::string> keys;
-    for (const auto& [key_step, i] : last) {
-      rows.push_back(&points[i]);
-      keys.insert(key_step.first);
-    }
+    for (const auto& [key_step, i] : last) rows.push_back(&points[i]);
     constexpr size_t kRowsPerInsert = 200;
     auto insert_sql = [](size_t n) {
       std::string sql = "INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES ";
@@ -379,30 +451,7 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
         db_->prepare(insert_sql(n)).bind_all(values).run();
       }
     }
-    // A NaN is stored as NULL: it can be the last value (a diverged run shows it), never the
-    // least or the greatest.
-    auto summary = db_->prepare(R"sql(
-INSERT INTO metric_summary (run_id, key, last, last_step, min, min_step, max, max_step, count)
-SELECT ?1, ?2,
-  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 ORDER BY step DESC LIMIT 1),
-  (SELECT max(step) FROM metrics WHERE run_id = ?1 AND key = ?2),
-  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
-   ORDER BY value ASC, step ASC LIMIT 1),
-  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
-   ORDER BY value ASC, step ASC LIMIT 1),
-  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
-   ORDER BY value DESC, step ASC LIMIT 1),
-  (SELECT step FROM metrics WHERE run_id = ?1 AND key = ?2 AND value IS NOT NULL
-   ORDER BY value DESC, step ASC LIMIT 1),
-  (SELECT count(*) FROM metrics WHERE run_id = ?1 AND key = ?2)
-WHERE true
-ON CONFLICT (run_id, key) DO UPDATE SET last = excluded.last, last_step = excluded.last_step,
-  min = excluded.min, min_step = excluded.min_step, max = excluded.max,
-  max_step = excluded.max_step, count = excluded.count)sql");
-    for (const auto& k : keys) {
-      summary.bind_all({id, k});
-      summary.run();
-    }
+    update_summaries(*db_, id, rows);
   });
 }
 

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -183,6 +185,55 @@ TEST_CASE("replayed steps of a resumed run overwrite instead of duplicating", "[
   CHECK(summary[0].max == 3.0);  // the overwritten 9.0 is gone from the summary too
   CHECK(summary[0].last == 1.0);
   CHECK(summary[0].count == 4);
+}
+
+TEST_CASE("summaries kept up batch by batch equal those of every row: NaN, ties, replayed steps",
+          "[store][summary]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  RunStore s(test_support::fresh_store(backend, dir));
+  const auto id = s.create_run(new_run(dir, "summarized"));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::mt19937 random(11);
+  // Few distinct values, so that ties are common; NaN one time in six.
+  std::uniform_int_distribution<int> pick(0, 5);
+  std::map<std::string, std::map<int64_t, double>> rows;  // what metrics holds
+  int64_t step = 0;
+  for (int batch = 0; batch < 60; ++batch) {
+    // Now and then a resume: the next batch starts a few steps back and overwrites them.
+    if (batch % 13 == 12) step = std::max<int64_t>(0, step - 5);
+    std::vector<MetricPoint> points;
+    for (int i = 0; i < 8; ++i, ++step) {
+      for (const std::string key : {"a", "b"}) {
+        if (key == "b" && step % 3) continue;  // keys with their own steps
+        const int v = pick(random);
+        points.push_back({key, step, 0, v == 5 ? nan : double(v % 3), 0});
+      }
+    }
+    s.log_metrics(id, points);
+    for (const auto& p : points) rows[p.key][p.step] = p.value;
+    const auto summaries = s.summaries(id);
+    REQUIRE(summaries.size() == rows.size());
+    for (const auto& got : summaries) {
+      INFO(backend << " batch " << batch << " key " << got.key);
+      const auto& curve = rows.at(got.key);
+      double lo = nan, hi = nan;
+      int64_t lo_step = 0, hi_step = 0;
+      for (const auto& [k, v] : curve) {  // by step: a tie keeps the earliest
+        if (std::isnan(v)) continue;
+        if (std::isnan(lo) || v < lo) lo = v, lo_step = k;
+        if (std::isnan(hi) || v > hi) hi = v, hi_step = k;
+      }
+      CHECK(got.count == int64_t(curve.size()));
+      CHECK(got.last_step == curve.rbegin()->first);
+      const double last = curve.rbegin()->second;
+      CHECK((std::isnan(got.last) ? std::isnan(last) : got.last == last));
+      CHECK((std::isnan(got.min) ? std::isnan(lo) : got.min == lo));
+      CHECK((std::isnan(got.max) ? std::isnan(hi) : got.max == hi));
+      if (!std::isnan(lo)) CHECK(got.min_step == lo_step);
+      if (!std::isnan(hi)) CHECK(got.max_step == hi_step);
+    }
+  }
 }
 
 TEST_CASE("a NaN metric reads back as NaN and never becomes a run's best or worst value",

@@ -3,10 +3,12 @@
 // and passes its URL).
 //
 //   build/tools/bench/bench-store-backends --postgres URL [--runs 10000] [--points 20000]
+//                                          [--long-run 200000]
 //
 // Figures:
 //   - metric writes per second, 1 and 16 writer threads (each its own connection and run,
-//     batches of 50 points per transaction as MetricWriter flushes them);
+//     batches of 50 points per transaction as MetricWriter flushes them), and 1 writer again
+//     once its run has --long-run points (200,000);
 //   - `runs --where ... --order-by ...` latency (select_runs, median of 20) over --runs runs with
 //     50 metric keys each;
 //   - the time to claim the next TPE trial (claim_trial: lock, read every trial, propose, insert)
@@ -70,6 +72,30 @@ double write_rate(const std::string& location, const std::string& root, int writ
   }
   for (auto& th : threads) th.join();
   return double(writers) * points / since(t);
+}
+
+/// One writer's points per second over `points` points of a run that already has `already`, in
+/// batches of 50: a flush must not cost more as the run grows.
+double late_write_rate(const std::string& location, const std::string& root, int already,
+                       int points) {
+  store::RunStore s(location);
+  const auto id = s.create_run(bench_run(root, 1e-3));
+  std::vector<store::MetricPoint> batch;
+  auto log = [&](int from, int to) {
+    for (int p = from; p < to; ++p) {
+      batch.push_back({"train/loss", p, 0, 1.0 / (p + 1), 0.0});
+      if (batch.size() == 50 || p + 1 == to) {
+        s.log_metrics(id, batch);
+        batch.clear();
+      }
+    }
+  };
+  log(0, already);
+  const auto t = Clock::now();
+  log(already, already + points);
+  const double rate = points / since(t);
+  s.finish_run(id, store::Status::Finished, 0);
+  return rate;
 }
 
 /// select_runs over a store filled with `runs` runs of 50 metric keys; median seconds.
@@ -137,10 +163,12 @@ double claim_time(const std::string& location, const std::string& root, int fini
 int main(int argc, char** argv) {
   CLI::App app{"The run store's SQLite and PostgreSQL backends on one workload"};
   std::string postgres;
-  int runs = 10000, points = 20000;
+  int runs = 10000, points = 20000, long_run = 200000;
   app.add_option("--postgres", postgres, "postgresql:// URL of an empty database")->required();
   app.add_option("--runs", runs, "Runs in the store the query reads");
   app.add_option("--points", points, "Metric points per writer");
+  app.add_option("--long-run", long_run,
+                 "Points a run already has when its write rate is measured again");
   CLI11_PARSE(app, argc, argv);
 
   const auto dir =
@@ -163,6 +191,9 @@ int main(int argc, char** argv) {
   };
   both("metric writes, 1 writer", "points/s", 1,
        [&](const std::string& s) { return write_rate(s, root, 1, points); });
+  const std::string late = "metric writes, 1 writer, past " + std::to_string(long_run);
+  both(late.c_str(), "points/s", 1,
+       [&](const std::string& s) { return late_write_rate(s, root, long_run, points); });
   both("metric writes, 16 writers", "points/s", 1,
        [&](const std::string& s) { return write_rate(s, root, 16, points / 4); });
   both("runs --where over the runs", "ms", 1e3,

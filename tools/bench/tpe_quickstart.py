@@ -3,17 +3,22 @@
 and width, fabric-exp's sweeps against Optuna (Debian's python3-optuna) asking for the same runs.
 
     tools/bench/tpe_quickstart.py [--build build] [--seeds 4] [--trials 20] [--startup 5]
+                                  [--only tpe,multivariate,optuna,pruned-serial,...]
 
 Per seed, in one store (a SQLite file in a temporary folder):
   - fabric-exp tpe, serial;  fabric-exp multivariate tpe, serial;
   - Optuna's TPESampler (same seed, startup and budget): each ask is a `fabric-exp run` of the same
     recipe with the proposed values, told the run's min val/loss;
-  - fabric-exp tpe with the median pruner, serial and with 3 trials at once (constant liar).
+  - fabric-exp tpe with the median pruner, serial and with 3 trials at once (constant liar);
+  - pruned-workers: the same, run by 3 `fabric-exp sweep work` processes on a PostgreSQL store
+    (a throwaway server this script starts: Debian's postgresql package), as a SLURM array would.
 Training is seeded by the recipe (run.seed = 42), so equal values give equal losses on both sides.
 Prints the mean best value per configuration and each seed's.
 """
 import argparse
+import glob
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -30,20 +35,87 @@ SPACE = ["optimizer.lr=tag(log,interval(1e-4,1e-1))",
          "model.hidden=" + ",".join(w.replace(" ", "") for w in WIDTHS)]
 
 
-def sweep(binary, store, seed, args, extra):
-    cmd = [binary, "sweep", RECIPE, "--store", store, "sweep.method=tpe",
-           "sweep.objective=val/loss", "sweep.direction=minimize", "sweep.summary=min",
-           "sweep.max_trials=%d" % args.trials, "sweep.startup_trials=%d" % args.startup,
-           "sweep.seed=%d" % seed] + SPACE + extra
+def sweep_command(binary, store, seed, args):
+    return [binary, "sweep", RECIPE, "--store", store, "sweep.method=tpe",
+            "sweep.objective=val/loss", "sweep.direction=minimize", "sweep.summary=min",
+            "sweep.max_trials=%d" % args.trials, "sweep.startup_trials=%d" % args.startup,
+            "sweep.seed=%d" % seed] + SPACE
+
+
+def checked(cmd):
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit("tpe_quickstart: %s\n%s%s" % (" ".join(cmd), out.stdout, out.stderr))
-    db = sqlite3.connect(store)
-    sweep_id, = db.execute("SELECT id FROM sweeps ORDER BY rowid DESC LIMIT 1").fetchone()
-    best, pruned = db.execute(
-        "SELECT min(CASE WHEN status = 'finished' THEN value END), "
-        "sum(status = 'pruned') FROM trials WHERE sweep_id = ?", (sweep_id,)).fetchone()
-    return best, pruned
+    return out.stdout
+
+
+def query(store, sql):
+    """The first row of `sql` on a SQLite file or a postgresql:// URL (through psql)."""
+    if store.startswith("postgresql://"):
+        return checked(["psql", store, "-XAt", "-F", "\t", "-c", sql]).strip().split("\t")
+    return sqlite3.connect(store).execute(sql).fetchone()
+
+
+def newest_sweep_result(store):
+    sweep_id = query(store, "SELECT id FROM sweeps ORDER BY created_at DESC LIMIT 1")[0]
+    best, pruned = query(
+        store, "SELECT min(CASE WHEN status = 'finished' THEN value END), "
+        "sum(CASE WHEN status = 'pruned' THEN 1 ELSE 0 END) FROM trials WHERE sweep_id = '%s'"
+        % sweep_id)
+    return float(best) if best not in (None, "") else float("nan"), int(pruned or 0)
+
+
+def sweep(binary, store, seed, args, extra):
+    checked(sweep_command(binary, store, seed, args) + extra)
+    return newest_sweep_result(store)
+
+
+def sweep_workers(binary, store, seed, args, extra, workers):
+    """The sweep created for a SLURM array, then run by `workers` `sweep work` processes."""
+    checked(sweep_command(binary, store, seed, args) + extra +
+            ["--launcher", "slurm", "--parallel", str(workers)])
+    sweep_id = query(store, "SELECT id FROM sweeps ORDER BY created_at DESC LIMIT 1")[0]
+    procs = [subprocess.Popen([binary, "sweep", "work", sweep_id, "--store", store],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(workers)]
+    for p in procs:
+        output, _ = p.communicate()
+        if p.returncode != 0:
+            sys.exit("tpe_quickstart: sweep work %s failed:\n%s" % (sweep_id, output))
+    return newest_sweep_result(store)
+
+
+class Postgres:
+    """A throwaway server (Debian's initdb and pg_ctl), on a Unix socket in a temporary folder;
+    as the postgres user when we are root, since PostgreSQL refuses to run as root."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda b: int(b.split("/")[-2]))
+        if not bins:
+            sys.exit("tpe_quickstart: pruned-workers needs a PostgreSQL server: "
+                     "apt-get install postgresql")
+        self.bin = bins[-1]
+        self.dir = tempfile.mkdtemp(prefix="bench-pg.")
+        self.as_user = []
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        checked(self.as_user + [self.bin + "/initdb", "-D", self.dir + "/data", "-U", "postgres",
+                                "--auth=trust", "-E", "UTF8"])
+        checked(self.as_user + [self.bin + "/pg_ctl", "-D", self.dir + "/data", "-l",
+                                self.dir + "/log", "-o", "-k %s -c listen_addresses=''" % self.dir,
+                                "-w", "start"])
+
+    def database(self, name):
+        checked(["psql", "-XAt", "-h", self.dir, "-U", "postgres", "-d", "postgres", "-c",
+                 "CREATE DATABASE " + name])
+        return "postgresql://postgres@/%s?host=%s" % (name, self.dir)
+
+    def stop(self):
+        subprocess.run(self.as_user + [self.bin + "/pg_ctl", "-D", self.dir + "/data", "-m",
+                                       "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def optuna_study(optuna, binary, store, seed, args):
@@ -75,6 +147,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--startup", type=int, default=5)
+    ap.add_argument("--only", default="",
+                    help="comma-separated subset of: tpe, multivariate, optuna, pruned-serial, "
+                    "pruned-parallel (default: all)")
     args = ap.parse_args()
     try:
         import optuna
@@ -86,32 +161,51 @@ def main():
     if not os.access(binary, os.X_OK):
         sys.exit("tpe_quickstart: %s is missing: ninja -C %s" % (binary, args.build))
 
-    configs = ["fabric-exp tpe", "fabric-exp tpe multivariate", "optuna tpe",
-               "fabric-exp tpe + median pruner, serial",
-               "fabric-exp tpe + median pruner, 3 at once"]
+    pruner = ["sweep.pruner=median", "sweep.pruner_startup_trials=3"]
+    table = {  # short name: (label, extra arguments to `fabric-exp sweep`; None: Optuna)
+        "tpe": ("fabric-exp tpe", ["sweep.multivariate=false"]),
+        "multivariate": ("fabric-exp tpe multivariate", ["sweep.multivariate=true"]),
+        "optuna": ("optuna tpe", None),
+        "pruned-serial": ("fabric-exp tpe + median pruner, serial", pruner),
+        "pruned-parallel": ("fabric-exp tpe + median pruner, 3 at once",
+                            pruner + ["--parallel", "3"]),
+        "pruned-workers": ("fabric-exp tpe + median pruner, 3 sweep work (PostgreSQL)", pruner),
+    }
+    chosen = args.only.split(",") if args.only else list(table)
+    for c in chosen:
+        if c not in table:
+            sys.exit("tpe_quickstart: --only: unknown configuration '%s' (known: %s)" % (
+                c, ", ".join(table)))
+    configs = [table[c][0] for c in chosen]
     best = {c: [] for c in configs}
     pruned = {c: 0 for c in configs}
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)  # runs/ and the sweeps' folders go here
-        store = os.path.join(tmp, "store.db")
-        for seed in range(args.seeds):
-            runs = [("fabric-exp tpe", ["sweep.multivariate=false"]),
-                    ("fabric-exp tpe multivariate", ["sweep.multivariate=true"]),
-                    ("fabric-exp tpe + median pruner, serial",
-                     ["sweep.pruner=median", "sweep.pruner_startup_trials=3"]),
-                    ("fabric-exp tpe + median pruner, 3 at once",
-                     ["sweep.pruner=median", "sweep.pruner_startup_trials=3", "--parallel", "3"])]
-            for name, extra in runs:
-                value, n_pruned = sweep(binary, store, seed, args, extra)
-                best[name].append(value)
-                pruned[name] += n_pruned or 0
-            best["optuna tpe"].append(optuna_study(optuna, binary, store, seed, args))
-            print("seed %d: %s" % (seed, ", ".join("%s %.4f" % (c, best[c][-1]) for c in configs)),
-                  flush=True)
+    server = Postgres() if "pruned-workers" in chosen else None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)  # runs/ and the sweeps' folders go here
+            store = os.path.join(tmp, "store.db")
+            for seed in range(args.seeds):
+                for c in chosen:
+                    name, extra = table[c]
+                    if extra is None:
+                        best[name].append(optuna_study(optuna, binary, store, seed, args))
+                        continue
+                    if c == "pruned-workers":
+                        value, n_pruned = sweep_workers(binary, server.database("seed%d" % seed),
+                                                        seed, args, extra, 3)
+                    else:
+                        value, n_pruned = sweep(binary, store, seed, args, extra)
+                    best[name].append(value)
+                    pruned[name] += n_pruned or 0
+                print("seed %d: %s" % (seed, ", ".join("%s %.4f" % (c, best[c][-1]) for c in configs)),
+                      flush=True)
+    finally:
+        if server:
+            server.stop()
     print("\nquickstart, min val/loss: %d seeds, %d trials, %d random first (Optuna %s)" % (
         args.seeds, args.trials, args.startup, optuna.__version__))
     for c in configs:
-        print("%-44s mean best %.4f  (%s)%s" % (
+        print("%-58s mean best %.4f  (%s)%s" % (
             c, statistics.mean(best[c]), " ".join("%.4f" % v for v in best[c]),
             "  %d trials pruned" % pruned[c] if "pruner" in c else ""))
 
