@@ -366,6 +366,9 @@ void update_summaries(Database& db, const std::string& id,
       "SELECT last_step, min, min_step, max, max_step, count FROM metric_summary "
       "WHERE run_id = ? AND key = ?");
   std::optional<Statement> merge, recompute;
+  const auto optional_step = [](double v, int64_t step) -> SqlValue {
+    return std::isnan(v) ? SqlValue{} : SqlValue{step};
+  };
   for (size_t begin = 0; begin < rows.size();) {
     const std::string& key = rows[begin]->key;
     size_t end = begin;
@@ -392,9 +395,6 @@ void update_summaries(Database& db, const std::string& id,
             "UPDATE metric_summary SET last = ?, last_step = ?, min = ?, min_step = ?, max = ?, "
             "max_step = ?, count = ? WHERE run_id = ? AND key = ?"));
       }
-      auto optional_step = [](double v, int64_t step) -> SqlValue {
-        return std::isnan(v) ? SqlValue{} : SqlValue{step};
-      };
       merge->bind_all({last.value, last.step, lo, optional_step(lo, lo_step), hi,
                        optional_step(hi, hi_step), count, id, key});
       merge->run();
@@ -623,6 +623,7 @@ std::vector<Artifact> RunStore::artifacts(const std::string& id) {
 }
 
 int RunStore::reap_stale(double timeout) {
+  if (read_only_) return 0;  // an archive on a read-only mount is shown as it is
   // A run on this host whose process is gone died without closing (kill -9, power loss of a
   // child...); elsewhere only the heartbeat tells.
   const std::string host = hostname();

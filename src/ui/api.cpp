@@ -242,7 +242,7 @@ ApiResponse artifact(store::RunStore& s, const std::string& id, const std::strin
 
 ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
                   const QueryParams& params) {
-  if (!s.read_only()) s.reap_stale();
+  s.reap_stale();
   if (parts.size() == 1 && parts[0] == "runs")
     return {200, "application/json", runs_json(s, params), ""};
   if (parts.size() == 1 && parts[0] == "sweeps")

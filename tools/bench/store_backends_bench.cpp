@@ -50,6 +50,19 @@ store::NewRun bench_run(const std::string& root, double lr) {
   return r;
 }
 
+/// train/loss at steps [from, to), in batches of 50 points per transaction, as MetricWriter
+/// flushes them.
+void log_steps(store::RunStore& s, const std::string& id, int from, int to) {
+  std::vector<store::MetricPoint> batch;
+  for (int p = from; p < to; ++p) {
+    batch.push_back({"train/loss", p, 0, 1.0 / (p + 1), 0.0});
+    if (batch.size() == 50 || p + 1 == to) {
+      s.log_metrics(id, batch);
+      batch.clear();
+    }
+  }
+}
+
 /// Points per second written by `writers` threads, `points` each, in batches of 50.
 double write_rate(const std::string& location, const std::string& root, int writers, int points) {
   std::vector<std::thread> threads;
@@ -58,15 +71,7 @@ double write_rate(const std::string& location, const std::string& root, int writ
     threads.emplace_back([&, w] {
       store::RunStore s(location);
       const auto id = s.create_run(bench_run(root, 1e-3 * (w + 1)));
-      std::vector<store::MetricPoint> batch;
-      for (int p = 0; p < points; ++p) {
-        batch.push_back({"train/loss", p, 0, 1.0 / (p + 1), 0.0});
-        if (batch.size() == 50) {
-          s.log_metrics(id, batch);
-          batch.clear();
-        }
-      }
-      if (!batch.empty()) s.log_metrics(id, batch);
+      log_steps(s, id, 0, points);
       s.finish_run(id, store::Status::Finished, 0);
     });
   }
@@ -80,19 +85,9 @@ double late_write_rate(const std::string& location, const std::string& root, int
                        int points) {
   store::RunStore s(location);
   const auto id = s.create_run(bench_run(root, 1e-3));
-  std::vector<store::MetricPoint> batch;
-  auto log = [&](int from, int to) {
-    for (int p = from; p < to; ++p) {
-      batch.push_back({"train/loss", p, 0, 1.0 / (p + 1), 0.0});
-      if (batch.size() == 50 || p + 1 == to) {
-        s.log_metrics(id, batch);
-        batch.clear();
-      }
-    }
-  };
-  log(0, already);
+  log_steps(s, id, 0, already);
   const auto t = Clock::now();
-  log(already, already + points);
+  log_steps(s, id, already, already + points);
   const double rate = points / since(t);
   s.finish_run(id, store::Status::Finished, 0);
   return rate;
