@@ -37,6 +37,9 @@ void add_store_commands(CLI::App& app) {
     if (n.runs_present || n.sweeps_present)
       std::cout << "; " << n.runs_present << " run(s) and " << n.sweeps_present
                 << " sweep(s) were there already";
+    if (n.artifacts_refused)
+      std::cout << "; " << n.artifacts_refused
+                << " artifact row(s) not copied: their path is outside their run's folder";
     std::cout << "\n";
     return 0;
   });

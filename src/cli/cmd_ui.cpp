@@ -1,5 +1,7 @@
 // `fabric-exp ui`: serves the web app over the run store until Ctrl-C.
+#include <cctype>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -15,7 +17,7 @@ namespace fabric::cli {
 namespace {
 
 struct UiArgs {
-  std::string store, host = "127.0.0.1", token;
+  std::string store, host = "127.0.0.1", token, token_file;
   int port = 8080;
   bool verbose = false;
 };
@@ -27,8 +29,24 @@ int serve_ui(const UiArgs&) {
       "libcpp-httplib-dev); install it and build again");
 }
 #else
+/// The token's first line, from a file only its owner should read (a token given with --token
+/// is in the process list for every local user to see).
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("--token-file " + path + ": cannot read it");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16) {
+    throw UsageError("--token-file " + path + ": the token on its first line must have at " +
+                     "least 16 characters");
+  }
+  return token;
+}
+
 int serve_ui(const UiArgs& a) {
   ui::UiOptions options{store_path(a.store), a.host, a.port, a.token, {}};
+  if (!a.token_file.empty()) options.token = read_token_file(a.token_file);
   if (a.verbose) {
     options.on_request = [](const std::string& method, const std::string& path) {
       std::cerr << method + " " + path + "\n";  // one write: lines of threads do not interleave
@@ -75,8 +93,13 @@ void add_ui_command(CLI::App& app) {
   sub->add_option("--port", a->port, "Port (0: any free one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  sub->add_option("--token", a->token,
-                  "Access token every request must carry (generated for a non-loopback host)");
+  auto* token =
+      sub->add_option("--token", a->token,
+                      "Access token every request must carry (generated for a non-loopback host)");
+  sub->add_option("--token-file", a->token_file,
+                  "Read the access token from this file's first line (not shown in the process "
+                  "list, as --token is)")
+      ->excludes(token);
   sub->add_flag("--verbose", a->verbose, "Print each request");
   register_action(sub, [a] { return serve_ui(*a); });
 }

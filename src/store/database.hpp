@@ -46,6 +46,18 @@ class RetryableError : public StoreError {
   using StoreError::StoreError;
 };
 
+/// A statement that ran past the connection's statement timeout (Database::set_limits).
+class StatementTimeout : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+/// The server could not be reached again within the connection's reconnect limit.
+class StoreUnavailable : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 /// A bound value: NULL, integer, real or text. A NaN is stored as NULL on both backends.
 using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
 
@@ -116,6 +128,11 @@ class Database {
   virtual const std::string& path() const = 0;
   /// What names this store in a run folder's marker: an absolute path, or the URL shown.
   virtual std::string identity() const = 0;
+
+  /// Bounds for a connection that answers people (the web UI): every statement is cancelled
+  /// after `statement_seconds` (StatementTimeout), and a lost server is waited for
+  /// `reconnect_seconds` rather than a writer's kReconnectSeconds (StoreUnavailable).
+  virtual void set_limits(double statement_seconds, double reconnect_seconds) = 0;
 
   /// Runs SQL without binds (several statements may be separated by ';').
   virtual void exec(const std::string& sql) = 0;

@@ -15,7 +15,13 @@ namespace fabric::store {
 namespace {
 
 /// How long a lone statement waits for a restarted server before failing.
-constexpr std::chrono::seconds kReconnectTimeout{120};
+constexpr std::chrono::seconds kReconnectTimeout{int64_t(kReconnectSeconds)};
+
+std::string seconds_text(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", seconds);
+  return buf;
+}
 /// How long a new connection waits for a server that does not answer at all: a restart's gap
 /// between the old server's exit and the new one's socket, not a mistyped host.
 constexpr std::chrono::seconds kUnreachableGrace{5};
@@ -70,8 +76,7 @@ class PostgresStatement final : public StatementBackend {
 
   void bind(int index, const SqlValue& value) override {
     if (index < 1 || size_t(index) > params_.size())
-      throw StoreError("bind index " + std::to_string(index) + " out of range in '" +
-                       sql_.substr(0, 80) + "'");
+      throw StoreError("bind index " + std::to_string(index) + " out of range");
     params_[size_t(index - 1)] = value;
   }
   bool step() override {
@@ -166,7 +171,7 @@ std::string postgres_placeholders(const std::string& sql, int& count) {
 }
 
 PostgresDatabase::PostgresDatabase(const std::string& url)
-    : url_(url), shown_(masked_location(url)) {
+    : url_(url), shown_(masked_location(url)), reconnect_timeout_(kReconnectTimeout) {
   // A process that starts while its server restarts (a failover, pg_ctl restart) waits for it,
   // as one that loses its connection then does; a server that answers and refuses (a wrong
   // password or database) is an error at once.
@@ -209,6 +214,11 @@ void PostgresDatabase::connect() {
       conn_, [](void*, const char*) {}, nullptr);
   pg_result* r = PQexec(conn_, "SET client_min_messages = warning");
   PQclear(r);
+  if (statement_seconds_ > 0) {
+    const std::string set =
+        "SET statement_timeout = " + std::to_string(int64_t(statement_seconds_ * 1000));
+    PQclear(PQexec(conn_, set.c_str()));
+  }
   // Heartbeats are the server's time; measured once against ours, from the round trip's middle.
   const double before = now_seconds();
   r = PQexec(conn_, "SELECT extract(epoch FROM clock_timestamp())::float8");
@@ -218,8 +228,16 @@ void PostgresDatabase::connect() {
   PQclear(r);
 }
 
+void PostgresDatabase::set_limits(double statement_seconds, double reconnect_seconds) {
+  statement_seconds_ = statement_seconds;
+  reconnect_timeout_ = std::chrono::milliseconds(int64_t(reconnect_seconds * 1000));
+  const std::string set =
+      "SET statement_timeout = " + std::to_string(int64_t(statement_seconds * 1000));
+  PQclear(execute(set, nullptr));
+}
+
 void PostgresDatabase::reconnect(const std::string& why) {
-  const auto deadline = std::chrono::steady_clock::now() + kReconnectTimeout;
+  const auto deadline = std::chrono::steady_clock::now() + reconnect_timeout_;
   std::string last = why;
   for (int attempt = 1;; ++attempt) {
     try {
@@ -229,9 +247,9 @@ void PostgresDatabase::reconnect(const std::string& why) {
       last = e.what();
     }
     if (std::chrono::steady_clock::now() > deadline)
-      throw StoreError("lost the connection to run store '" + shown_ +
-                       "' and could not reconnect within " +
-                       std::to_string(kReconnectTimeout.count()) + " s: " + last);
+      throw StoreUnavailable(
+          "lost the connection to run store '" + shown_ + "' and could not reconnect within " +
+          seconds_text(double(reconnect_timeout_.count()) / 1000) + " s: " + last);
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * attempt, 1000)));
   }
 }
@@ -274,7 +292,10 @@ pg_result* PostgresDatabase::execute(const std::string& sql, const std::vector<S
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return r;
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string sqlstate = state ? state : "";
-    std::string message = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+    // The primary message alone: the full one quotes the statement (LINE 1: SELECT ...), and
+    // no SQL reaches the terminal or the web UI's answers.
+    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    std::string message = trimmed(primary ? primary : PQerrorMessage(conn_));
     if (message.rfind("ERROR:  ", 0) == 0) message = message.substr(8);
     PQclear(r);
     const std::string where = "run store '" + shown_ + "': " + message;
@@ -287,7 +308,11 @@ pg_result* PostgresDatabase::execute(const std::string& sql, const std::vector<S
         continue;
       }
     }
-    throw StoreError(where + " (in '" + sql.substr(0, 60) + "')");
+    if (sqlstate == "57014") {  // query_canceled: the statement timeout
+      throw StatementTimeout("the query took longer than " + seconds_text(statement_seconds_) +
+                             " s and was stopped");
+    }
+    throw StoreError(where);
   }
 }
 

@@ -4,6 +4,7 @@
 // advisory lock so that many processes starting on an empty database create the schema once.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "store/database.hpp"
@@ -23,6 +24,7 @@ class PostgresDatabase final : public Database {
   Dialect dialect() const override { return Dialect::PostgreSQL; }
   const std::string& path() const override { return shown_; }
   std::string identity() const override { return shown_; }
+  void set_limits(double statement_seconds, double reconnect_seconds) override;
   void exec(const std::string& sql) override;
   Statement prepare(const std::string& sql) override;
   double now() override;
@@ -48,7 +50,9 @@ class PostgresDatabase final : public Database {
   std::string url_, shown_;
   pg_conn* conn_ = nullptr;
   bool in_transaction_ = false;
-  double clock_offset_ = 0;  // the server's clock minus ours, measured on connecting
+  double clock_offset_ = 0;       // the server's clock minus ours, measured on connecting
+  double statement_seconds_ = 0;  // 0: none (set again on every connection)
+  std::chrono::milliseconds reconnect_timeout_;
 };
 
 /// "?" and "?N" (SQLite's binds) as "$N"; quoted text and comments are left alone. Sets

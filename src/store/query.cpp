@@ -21,8 +21,17 @@ std::string lower(std::string s) {
 
 std::string render(const std::string& text, size_t column, const std::string& message,
                    const std::string& option) {
-  return option + ": " + message + " (column " + std::to_string(column) + ")\n  " + text + "\n  " +
-         std::string(column > 0 ? column - 1 : 0, ' ') + "^";
+  // A long text is shown as the 80 characters around the column, with "..." where it is cut.
+  constexpr size_t kShown = 80;
+  const size_t at = column > 0 ? column - 1 : 0;
+  const size_t from = text.size() <= kShown || at < kShown / 2
+                          ? 0
+                          : std::min(at - kShown / 2, text.size() - kShown);
+  const std::string before = from > 0 ? "..." : "";
+  const std::string after = from + kShown < text.size() ? "..." : "";
+  return option + ": " + message + " (column " + std::to_string(column) + ")\n  " + before +
+         text.substr(from, kShown) + after + "\n  " + std::string(before.size() + at - from, ' ') +
+         "^";
 }
 
 // ---- columns ------------------------------------------------------------------------------------
@@ -164,6 +173,10 @@ std::vector<Token> tokenize(const std::string& s, const std::string& option) {
   std::vector<Token> out;
   size_t i = 0;
   auto fail = [&](size_t at, const std::string& msg) { throw QueryError(s, at + 1, msg, option); };
+  if (s.size() > kMaxQueryLength) {
+    fail(kMaxQueryLength, "longer than " + std::to_string(kMaxQueryLength) + " characters");
+  }
+  if (auto nul = s.find('\0'); nul != std::string::npos) fail(nul, "a NUL character");
   while (i < s.size()) {
     const char c = s[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -258,7 +271,10 @@ class Parser {
 
   SqlFragment order() {
     SqlFragment out;
-    while (true) {
+    for (size_t terms = 1;; ++terms) {
+      if (terms > kMaxOrderTerms) {
+        fail(peek(), "more than " + std::to_string(kMaxOrderTerms) + " terms to order by");
+      }
       const Token& t = next();
       if (t.kind != Token::Ident) fail(t, "expected a column to order by");
       auto col = column(t, true);
@@ -328,32 +344,35 @@ class Parser {
     return *c;
   }
 
-  SqlFragment or_expr() {
-    auto left = and_expr();
-    while (keyword(peek(), "or")) {
+  /// `a OR b OR c` as one flat list, so that the SQL nests no deeper than the text does.
+  SqlFragment chain(const char* word, const char* sql_word, SqlFragment (Parser::*operand)()) {
+    auto first = (this->*operand)();
+    if (!keyword(peek(), word)) return first;
+    SqlFragment e{"(" + first.sql, first.values};
+    while (keyword(peek(), word)) {
       next();
-      auto right = and_expr();
-      SqlFragment e{"(" + left.sql + " OR " + right.sql + ")", left.values};
+      auto right = (this->*operand)();
+      e.sql += std::string(" ") + sql_word + " " + right.sql;
       e.values.insert(e.values.end(), right.values.begin(), right.values.end());
-      left = e;
     }
-    return left;
+    e.sql += ")";
+    return e;
   }
-  SqlFragment and_expr() {
-    auto left = not_expr();
-    while (keyword(peek(), "and")) {
-      next();
-      auto right = not_expr();
-      SqlFragment e{"(" + left.sql + " AND " + right.sql + ")", left.values};
-      e.values.insert(e.values.end(), right.values.begin(), right.values.end());
-      left = e;
-    }
-    return left;
-  }
+  SqlFragment or_expr() { return chain("or", "OR", &Parser::and_expr); }
+  SqlFragment and_expr() { return chain("and", "AND", &Parser::not_expr); }
   SqlFragment not_expr() {
+    // Each `not` and `(` is one level of the parser's recursion: bounded, so that no text can
+    // exhaust the stack of the process that reads it (the web server's included).
+    if (keyword(peek(), "not") || peek().kind == Token::LParen) {
+      if (++depth_ > kMaxQueryDepth) {
+        fail(peek(), "nested deeper than " + std::to_string(kMaxQueryDepth) +
+                         " levels of 'not' and parentheses");
+      }
+    }
     if (keyword(peek(), "not")) {
       next();
       auto inner = not_expr();
+      --depth_;
       return {"(NOT coalesce(" + inner.sql + ", FALSE))", inner.values};
     }
     if (peek().kind == Token::LParen) {
@@ -361,7 +380,11 @@ class Parser {
       auto inner = or_expr();
       if (peek().kind != Token::RParen) fail(peek(), "expected ')'");
       next();
+      --depth_;
       return inner;
+    }
+    if (++terms_ > kMaxQueryTerms) {
+      fail(peek(), "more than " + std::to_string(kMaxQueryTerms) + " conditions");
     }
     return comparison();
   }
@@ -445,6 +468,9 @@ class Parser {
       bool numeric = false;
       while (true) {
         const Token& v = next();
+        if (items.size() == kMaxListItems) {
+          fail(v, "more than " + std::to_string(kMaxListItems) + " values in the list");
+        }
         items.push_back(literal(v));
         numeric = numeric || v.kind == Token::Number;
         const Token& sep = next();
@@ -527,6 +553,8 @@ class Parser {
   Dialect dialect_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  size_t depth_ = 0;  // `not`s and `(`s open around the current token
+  size_t terms_ = 0;  // conditions read so far
 };
 
 }  // namespace

@@ -19,6 +19,15 @@
 
 namespace fabric::store {
 
+/// Bounds on what --where and --order-by accept, checked while parsing, before any SQL is built:
+/// the parser's recursion, the SQL it makes and the time a backend spends on it stay small
+/// whatever the text (it may come from anyone who can reach the web UI).
+inline constexpr size_t kMaxQueryLength = 4096;  // characters
+inline constexpr size_t kMaxQueryDepth = 32;     // nested `not`s and parentheses
+inline constexpr size_t kMaxQueryTerms = 64;     // conditions in one --where
+inline constexpr size_t kMaxOrderTerms = 8;      // terms of one --order-by
+inline constexpr size_t kMaxListItems = 256;     // values of one `in (...)`
+
 /// A malformed expression: `column` is 1-based within `text`.
 class QueryError : public std::runtime_error {
  public:

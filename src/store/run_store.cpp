@@ -1,4 +1,6 @@
 #include "store/run_store.hpp"
+
+#include "fabric/base/utf8.hpp"
 #include "fabric/utilities/printable.hpp"
 #include "store/folder_name.hpp"
 
@@ -15,9 +17,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "store/schema.hpp"
 #include "store/sqlite.hpp"
@@ -37,7 +41,16 @@ double now_seconds() {
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // A byte that is not part of well-formed UTF-8 becomes U+FFFD: JSON is UTF-8.
+      const size_t n = utf8_sequence_length(s, i);
+      out += n ? s.substr(i, n) : std::string("\\ufffd");
+      i += n ? n : 1;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -133,6 +146,31 @@ std::string hostname() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+std::optional<double> process_started_at(int64_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return std::nullopt;
+  // Field 22, start time in clock ticks since boot, counted after "(command) ".
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+  }
+  if (!fields) return std::nullopt;
+  std::ifstream uptime_file("/proc/stat");
+  double boot = 0;
+  for (std::string key; uptime_file >> key;) {
+    if (key == "btime") {
+      uptime_file >> boot;
+      break;
+    }
+  }
+  if (boot <= 0) return std::nullopt;
+  return boot + std::stod(field) / double(sysconf(_SC_CLK_TCK));
 }
 
 bool process_gone(int64_t pid) {
@@ -286,12 +324,16 @@ void RunStore::finish_run(const std::string& id, Status status, int exit_code,
                           const std::string& error) {
   db_->transaction([&] {
     const double now = db_->now();
-    auto st = db_->prepare(
-        "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
-        "heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
-    st.bind_all({status_name(status), int64_t(exit_code),
-                 error.empty() ? SqlValue{} : SqlValue{error}, now, now, id});
-    if (!st.step()) throw_ended(id, std::string("not recorded as ") + status_name(status));
+    auto record = [&] {
+      auto st = db_->prepare(
+          "UPDATE runs SET status = ?, exit_code = ?, error = ?, ended_at = ?, "
+          "heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
+      st.bind_all({status_name(status), int64_t(exit_code),
+                   error.empty() ? SqlValue{} : SqlValue{error}, now, now, id});
+      return st.step();
+    };
+    if (!record() && !(revive_if_reaped(id) && record()))
+      throw_ended(id, std::string("not recorded as ") + status_name(status));
   });
 }
 
@@ -315,9 +357,10 @@ void RunStore::reopen_run(const std::string& id) {
 }
 
 void RunStore::heartbeat(const std::string& id) {
-  db_->prepare("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
-      .bind_all({db_->now(), id})
-      .run();
+  auto st = db_->prepare(
+      "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
+  st.bind_all({db_->now(), id});
+  if (!st.step()) revive_if_reaped(id);
 }
 
 void RunStore::set_world_size(const std::string& id, int64_t world_size) {
@@ -416,7 +459,7 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
     auto beat = db_->prepare(
         "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' RETURNING id");
     beat.bind_all({db_->now(), id});
-    if (!beat.step())
+    if (!beat.step() && !revive_if_reaped(id))
       throw_ended(id, std::to_string(points.size()) + " metric point(s) not recorded");
     // Many rows per INSERT: one round trip for up to kRowsPerInsert points, which is what a
     // server's latency makes count. A step logged twice in one batch keeps its last value, as
@@ -455,8 +498,38 @@ void RunStore::log_metrics(const std::string& id, const std::vector<MetricPoint>
   });
 }
 
+bool inside_folder(const std::string& folder, const std::string& path) {
+  const fs::path root = fs::path(folder).lexically_normal();
+  const fs::path p = fs::path(path).lexically_normal();
+  if (folder.empty() || !root.is_absolute() || !p.is_absolute()) return false;
+  const auto rel = p.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+std::optional<std::string> artifact_file(const std::string& run_dir, const std::string& path) {
+  if (!inside_folder(run_dir, path)) return std::nullopt;
+  std::error_code ec;
+  const fs::path root = fs::canonical(run_dir, ec);
+  if (ec) return std::nullopt;
+  const fs::path real = fs::canonical(path, ec);
+  if (ec || !inside_folder(root.string(), real.string())) return std::nullopt;
+  if (!fs::is_regular_file(fs::symlink_status(real, ec)) || ec) return std::nullopt;
+  return real.string();
+}
+
 void RunStore::add_artifact(const std::string& id, const std::string& path,
                             const std::string& kind) {
+  // Only what is inside the run's own folder, symbolic links followed: the web UI serves
+  // artifacts, and a row must not point it at any other file its user can read.
+  const auto run = get(id);
+  if (!run) throw StoreError("run " + id + " is not in the store: artifact not recorded");
+  std::error_code ec;
+  const fs::path root = fs::canonical(run->run_dir, ec);
+  const fs::path real = ec ? fs::path() : fs::canonical(path, ec);
+  if (!inside_folder(run->run_dir, path) || ec || !inside_folder(root.string(), real.string())) {
+    throw StoreError("artifact '" + path + "' is not inside run " + id + "'s folder " +
+                     run->run_dir + ": not recorded");
+  }
   int64_t size = 0;
   if (fs::is_directory(path)) {
     for (const auto& e : fs::recursive_directory_iterator(path))
@@ -624,8 +697,6 @@ std::vector<Artifact> RunStore::artifacts(const std::string& id) {
 
 int RunStore::reap_stale(double timeout) {
   if (read_only_) return 0;  // an archive on a read-only mount is shown as it is
-  // A run on this host whose process is gone died without closing (kill -9, power loss of a
-  // child...); elsewhere only the heartbeat tells.
   const std::string host = hostname();
   std::vector<std::pair<std::string, std::string>> dead;  // id, why
   {
@@ -637,9 +708,16 @@ int RunStore::reap_stale(double timeout) {
       std::time_t t = std::time_t(beat);
       char when[32];
       std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
-      if (st.text(1) == host && process_gone(pid)) {
-        dead.emplace_back(
-            st.text(0), "process " + std::to_string(pid) + " is gone; no heartbeat since " + when);
+      if (st.text(1) == host && pid > 0) {
+        // This host's own runs: the process tells, whatever the heartbeat (a writer waiting
+        // for its server to come back beats nothing meanwhile). A pid taken by a process that
+        // started after the run's last beat is another process; a minute of slack for the
+        // store's clock, which may be another machine's.
+        const auto started = process_started_at(pid);
+        if (process_gone(pid) || (started && *started > beat + 60)) {
+          dead.emplace_back(st.text(0), "process " + std::to_string(pid) +
+                                            " is gone; no heartbeat since " + when);
+        }
       } else if (beat < cutoff) {
         dead.emplace_back(st.text(0), std::string("no heartbeat since ") + when);
       }
@@ -656,6 +734,21 @@ int RunStore::reap_stale(double timeout) {
     }
   });
   return int(dead.size());
+}
+
+bool RunStore::revive_if_reaped(const std::string& id) {
+  // Reaped rows are the only failed ones without an exit code; host and pid say it is ours.
+  auto st = db_->prepare(
+      "UPDATE runs SET status = 'running', ended_at = NULL, heartbeat_at = ?, error = NULL "
+      "WHERE id = ? AND status = 'failed' AND exit_code IS NULL AND host = ? AND pid = ? "
+      "RETURNING id");
+  st.bind_all({db_->now(), id, hostname(), int64_t(getpid())});
+  if (!st.step()) return false;
+  std::cerr << "fabric-exp: warning: run " << id
+            << " had been marked failed by another process while this one was alive (no "
+               "heartbeat for over "
+            << int(kStaleSeconds) << " s: the store was out of reach); it runs again\n";
+  return true;
 }
 
 void RunStore::delete_run(const std::string& id) {

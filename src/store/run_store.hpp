@@ -19,8 +19,14 @@
 namespace fabric::store {
 
 /// How often a running run's heartbeat is written (MetricWriter's thread, from the moment the
-/// run is created); a run whose last beat is two periods old is taken for dead (reap_stale).
+/// run is created).
 inline constexpr double kHeartbeatSeconds = 10;
+/// How long a PostgreSQL store waits for its server to come back before a statement fails.
+inline constexpr double kReconnectSeconds = 120;
+/// A run on another host is taken for dead once its last beat is this old: longer than a writer
+/// may wait for its server to come back, plus two beats. A run on this host is judged by its
+/// process alone (reap_stale).
+inline constexpr double kStaleSeconds = kReconnectSeconds + 2 * kHeartbeatSeconds;
 
 /// FABRIC_EXP_STORE, else runs/fabric-exp.db.
 std::string default_store_path();
@@ -32,6 +38,8 @@ std::string hostname();
 /// Whether process `pid` of this host has exited: it does not exist, or it is a zombie nobody
 /// has reaped yet (an orphan under an init that does not reap).
 bool process_gone(int64_t pid);
+/// When process `pid` of this host started, in seconds since the epoch (nullopt if unknown).
+std::optional<double> process_started_at(int64_t pid);
 
 struct NewRun {
   std::string name, experiment;
@@ -137,16 +145,20 @@ class RunStore {
   /// How many of one metric's points are finite (neither NaN nor infinite).
   int64_t finite_point_count(const std::string& id, const std::string& key);
   std::vector<Artifact> artifacts(const std::string& id);
-  /// Runs still "running" whose heartbeat is older than `timeout` seconds (on the store's
-  /// clock), or whose process on this host is gone, become "failed". A live run beats every
-  /// kHeartbeatSeconds from its creation to its end, so two missed beats mean it is dead.
-  int reap_stale(double timeout = 2 * kHeartbeatSeconds);
+  /// Runs still "running" that are dead become "failed": on this host, those whose process is
+  /// gone (or whose pid now names a process started after the run's last beat), however
+  /// recent the beat; a live process's run never is. On another host, those whose heartbeat
+  /// is older than `timeout` seconds on the store's clock.
+  int reap_stale(double timeout = kStaleSeconds);
   /// Deletes the run's rows (its folder is the caller's business).
   void delete_run(const std::string& id);
 
  private:
   RunStore() = default;
   [[noreturn]] void throw_ended(const std::string& id, const std::string& consequence);
+  /// A run that another process took for dead (failed, with no exit code) while this one, its
+  /// own, was alive (a network cut longer than kStaleSeconds) runs again; says so on stderr.
+  bool revive_if_reaped(const std::string& id);
   std::string location_;
   std::unique_ptr<Database> db_;
   bool read_only_ = false;
@@ -166,6 +178,13 @@ std::string sha256_folder(const std::string& path);
 std::string sha256_path(const std::string& path);
 /// sha256 of bytes already in memory, hex.
 std::string sha256_hex(std::string_view bytes);
+/// Whether `path`, taken as written, names `folder` or something below it: absolute, with no
+/// `..` that climbs out (symbolic links are not followed: artifact_file does that).
+bool inside_folder(const std::string& folder, const std::string& path);
+/// The artifact at `path` as the web server may send it: a regular file whose real path, every
+/// symbolic link followed, is inside the real path of `run_dir`; nullopt for anything else.
+std::optional<std::string> artifact_file(const std::string& run_dir, const std::string& path);
+
 /// "abc" -> "\"abc\"" with JSON escapes.
 std::string json_string(const std::string& s);
 

@@ -1,6 +1,7 @@
 #include "store/sqlite.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -17,7 +18,8 @@ namespace {
 
 class SqliteStatement final : public StatementBackend {
  public:
-  SqliteStatement(sqlite3* db, const std::string& sql);
+  SqliteStatement(sqlite3* db, const std::string& sql,
+                  std::chrono::steady_clock::duration statement_limit);
   ~SqliteStatement() override;
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
@@ -36,12 +38,15 @@ class SqliteStatement final : public StatementBackend {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  std::chrono::steady_clock::duration statement_limit_;
 };
 }  // namespace
 
-SqliteStatement::SqliteStatement(sqlite3* db, const std::string& sql) : db_(db) {
+SqliteStatement::SqliteStatement(sqlite3* db, const std::string& sql,
+                                 std::chrono::steady_clock::duration statement_limit)
+    : db_(db), statement_limit_(statement_limit) {
   if (sqlite3_prepare_v2(db, sql.c_str(), int(sql.size()), &stmt_, nullptr) != SQLITE_OK) {
-    fail(db, "SQL error in '" + sql.substr(0, 80) + "'");
+    fail(db, "cannot prepare a statement");  // its SQL stays out of messages
   }
 }
 
@@ -64,10 +69,26 @@ void SqliteStatement::bind(int index, const SqlValue& value) {
   if (rc != SQLITE_OK) fail(db_, "bind");
 }
 
+// Each step of a statement on a connection with a statement timeout runs until its deadline:
+// SQLite calls the progress handler every few thousand instructions and stops when it says so.
+thread_local std::chrono::steady_clock::time_point step_deadline;
+
+int past_deadline(void*) {
+  return std::chrono::steady_clock::now() > step_deadline ? 1 : 0;
+}
+
 bool SqliteStatement::step() {
+  step_deadline = std::chrono::steady_clock::now() + statement_limit_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_INTERRUPT) {
+    sqlite3_reset(stmt_);
+    throw StatementTimeout(
+        "the query took longer than " +
+        std::to_string(int(std::chrono::duration<double>(statement_limit_).count())) +
+        " s and was stopped");
+  }
   fail(db_, "SQLite step");
 }
 
@@ -168,12 +189,24 @@ void SqliteDatabase::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    throw StoreError("run store '" + path_ + "': " + msg + " (in '" + sql.substr(0, 60) + "')");
+    // No SQL in the message: it reaches the terminal and the web UI's answers.
+    throw StoreError("run store '" + path_ + "': " + msg);
   }
 }
 
 Statement SqliteDatabase::prepare(const std::string& sql) {
-  return Statement(std::make_unique<SqliteStatement>(db_, sql));
+  // Without a limit the handler is not installed and the deadline is never read.
+  const auto limit = statement_seconds_ > 0
+                         ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(statement_seconds_))
+                         : std::chrono::steady_clock::duration(std::chrono::hours(24 * 365));
+  return Statement(std::make_unique<SqliteStatement>(db_, sql, limit));
+}
+
+void SqliteDatabase::set_limits(double statement_seconds, double /*reconnect_seconds*/) {
+  statement_seconds_ = statement_seconds;
+  sqlite3_progress_handler(db_, statement_seconds > 0 ? 10000 : 0,
+                           statement_seconds > 0 ? past_deadline : nullptr, nullptr);
 }
 
 std::string SqliteDatabase::identity() const {

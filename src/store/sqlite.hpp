@@ -21,6 +21,7 @@ class SqliteDatabase final : public Database {
   Dialect dialect() const override { return Dialect::SQLite; }
   const std::string& path() const override { return path_; }
   std::string identity() const override;
+  void set_limits(double statement_seconds, double reconnect_seconds) override;
   void exec(const std::string& sql) override;
   Statement prepare(const std::string& sql) override;
   double now() override;
@@ -41,6 +42,7 @@ class SqliteDatabase final : public Database {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  double statement_seconds_ = 0;  // 0: none
 };
 
 }  // namespace fabric::store

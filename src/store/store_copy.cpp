@@ -21,10 +21,10 @@ std::vector<std::string> columns_of(Database& db, const std::string& table) {
 }
 
 /// Copies the rows of `table` that `filter` (SQL over its columns, one bind) selects; returns
-/// how many. `adjust` may change a row before it is written.
+/// how many. `adjust` may change a row before it is written, or drop it (returns false).
 int64_t copy_rows(Database& from, Database& to, const std::string& table, const std::string& filter,
                   const std::string& value,
-                  const std::function<void(const std::vector<std::string>&,
+                  const std::function<bool(const std::vector<std::string>&,
                                            std::vector<SqlValue>&)>& adjust = {}) {
   const auto columns = columns_of(from, table);
   std::string list, marks;
@@ -41,7 +41,7 @@ int64_t copy_rows(Database& from, Database& to, const std::string& table, const 
   std::vector<SqlValue> row(columns.size());
   while (read.step()) {
     for (size_t i = 0; i < columns.size(); ++i) row[i] = read.value(int(i));
-    if (adjust) adjust(columns, row);
+    if (adjust && !adjust(columns, row)) continue;
     write.bind_all(row);
     write.run();
     ++n;
@@ -76,8 +76,22 @@ CopyCounts copy_store(RunStore& source, RunStore& destination, const std::string
     int64_t points = 0;
     to.transaction([&] {
       copy_rows(from, to, "runs", "id = ?", id);
-      for (const char* child : {"params", "tags", "metric_summary", "artifacts"})
+      for (const char* child : {"params", "tags", "metric_summary"})
         copy_rows(from, to, child, "run_id = ?", id);
+      // An artifact outside its run's folder is not copied: such a row is refused when a run
+      // registers it, and a store merged in must not bring one.
+      const auto run_dir = source.get(id)->run_dir;
+      copy_rows(from, to, "artifacts", "run_id = ?", id,
+                [&](const std::vector<std::string>& columns, std::vector<SqlValue>& row) {
+                  for (size_t i = 0; i < columns.size(); ++i) {
+                    const auto* path = std::get_if<std::string>(&row[i]);
+                    if (columns[i] == "path" && (!path || !inside_folder(run_dir, *path))) {
+                      ++counts.artifacts_refused;
+                      return false;
+                    }
+                  }
+                  return true;
+                });
       points = copy_rows(from, to, "metrics", "run_id = ?", id);
     });
     ++counts.runs_copied;
@@ -111,6 +125,7 @@ CopyCounts copy_store(RunStore& source, RunStore& destination, const std::string
                     if (columns[i] == "run_id" && run && !has_row(to, "runs", *run))
                       row[i] = std::monostate{};
                   }
+                  return true;
                 });
       copy_rows(from, to, "sweep_rungs", "sweep_id = ?", id);
     });

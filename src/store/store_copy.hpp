@@ -16,6 +16,7 @@ struct CopyCounts {
   int64_t runs_copied = 0, runs_present = 0;
   int64_t sweeps_copied = 0, sweeps_present = 0;
   int64_t metric_points = 0;
+  int64_t artifacts_refused = 0;  // rows whose path is outside their run's folder
 };
 
 /// Copies the runs that `where` (the --where language; "" for all) selects, then the sweeps that

@@ -293,7 +293,20 @@ int resume_sweep(const SweepRequest& request, const std::string& store_path) {
   if (request.parallel) sweep->parallel = *request.parallel;
   int64_t unfinished = 0;  // continued by the controller's claims, which take them first
   int64_t next = 0;
-  for (const auto& t : sweeps.trials(sweep->id)) {
+  const auto trials = sweeps.trials(sweep->id);
+  for (const auto& t : trials) {
+    // reap_stale left no trial running whose run lives (the sweep would be running): a trial
+    // still marked running has no live process and is queued again. Checked once more, so
+    // that a trial is never run by two processes at once.
+    if (t.status != Status::Running || t.run_id.empty()) continue;
+    const auto run = runs.get(t.run_id);
+    if (run && run->status == Status::Running) {
+      throw ValueError("sweep " + sweep->id + " is running: trial " + std::to_string(t.number) +
+                       "'s run " + t.run_id + " is alive (pid " + std::to_string(run->pid) +
+                       " on " + run->host + "); join it with: fabric-exp sweep work " + sweep->id);
+    }
+  }
+  for (const auto& t : trials) {
     // Nobody runs the trials of a stopped sweep: those left running are queued again.
     if (t.status == Status::Running) sweeps.requeue_trial(sweep->id, t.number);
     if (t.status == Status::Running || t.status == Status::Queued || t.status == Status::Killed)

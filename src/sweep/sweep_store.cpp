@@ -228,10 +228,20 @@ int SweepStore::reap_stale() {
         "'running'");
     const std::string host = store::hostname();
     const double cutoff = db_.now() - 2 * kSweepHeartbeatSeconds;
+    // The row names the last process that beat it, one of possibly many workers: that one
+    // gone says nothing of the others. A sweep is live while any of its trials' runs is (the
+    // runs were reaped just above, each by its own process or heartbeat).
+    auto live_trial = db_.prepare(
+        "SELECT 1 FROM trials JOIN runs ON runs.id = trials.run_id WHERE trials.sweep_id = ? "
+        "AND trials.status = 'running' AND runs.status = 'running' LIMIT 1");
     while (st.step()) {
       const int64_t pid = st.integer(2);
-      if ((pid > 0 && st.text(1) == host && store::process_gone(pid)) || st.real(3) < cutoff)
-        dead.emplace_back(st.text(0), st.real(3));
+      if (!((pid > 0 && st.text(1) == host && store::process_gone(pid)) || st.real(3) < cutoff))
+        continue;
+      live_trial.bind(1, st.text(0));
+      const bool live = live_trial.step();
+      live_trial.reset();
+      if (!live) dead.emplace_back(st.text(0), st.real(3));
     }
   }
   // Guarded: a heartbeat between the read and this write keeps the sweep running.
@@ -286,8 +296,11 @@ std::optional<SweepStore::Claim> SweepStore::claim_trial(
   db_.transaction([&] {
     claim.reset();
     // Claimers take turns on the sweep's row (SQLite: the write lock BEGIN IMMEDIATE took).
-    auto lock = db_.prepare("UPDATE sweeps SET heartbeat_at = ? WHERE id = ? RETURNING max_trials");
-    lock.bind_all({db_.now(), id});
+    // The claimer beats the row as its own: the row's pid is always the latest process that
+    // worked on the sweep.
+    auto lock = db_.prepare(
+        "UPDATE sweeps SET heartbeat_at = ?, host = ?, pid = ? WHERE id = ? RETURNING max_trials");
+    lock.bind_all({db_.now(), store::hostname(), int64_t(getpid()), id});
     if (!lock.step()) throw store::StoreError("sweep " + id + " is not in the store");
     const int64_t max_trials = lock.integer(0);
     fail_trials_of_failed_runs();

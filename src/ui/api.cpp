@@ -9,6 +9,7 @@
 
 #include "cli/run_json.hpp"
 #include "cli/table_output.hpp"
+#include "fabric/base/utf8.hpp"
 #include "store/query.hpp"
 #include "store/run_query.hpp"
 #include "store/shared_run_store.hpp"
@@ -222,7 +223,8 @@ std::string sweep_json(store::RunStore& s, const std::string& ref) {
   return o + "]}";
 }
 
-ApiResponse artifact(store::RunStore& s, const std::string& id, const std::string& index) {
+ApiResponse artifact(store::RunStore& s, const std::string& id, const std::string& run_dir,
+                     const std::string& index) {
   // By its index among the run's registered artifacts: a path never comes from the request.
   const auto artifacts = s.artifacts(id);
   size_t used = 0;
@@ -234,10 +236,12 @@ ApiResponse artifact(store::RunStore& s, const std::string& id, const std::strin
   }
   if (used != index.size() || index.empty() || n >= artifacts.size())
     throw BadRequest("run " + id + " has no artifact " + index, 404);
-  const auto& a = artifacts[n];
-  if (!fs::is_regular_file(a.path))
-    throw BadRequest("artifact " + index + " of run " + id + " is not a file on disk", 404);
-  return {200, "application/octet-stream", "", a.path};
+  // Only a regular file inside the run's own folder, whatever the row says: a shared store or
+  // one merged in with `store copy` may hold any path.
+  const auto file = store::artifact_file(run_dir, artifacts[n].path);
+  if (!file)
+    throw BadRequest("artifact " + index + " of run " + id + " is not a file of the run", 404);
+  return {200, "application/octet-stream", "", *file};
 }
 
 ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
@@ -258,15 +262,42 @@ ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
       return {200, "application/json", series_json(s, id, params), ""};
     if (parts.size() == 3 && parts[2] == "log")
       return {200, "application/json", log_json(*run, params), ""};
-    if (parts.size() == 4 && parts[2] == "artifacts") return artifact(s, id, parts[3]);
+    if (parts.size() == 4 && parts[2] == "artifacts")
+      return artifact(s, id, run->run_dir, parts[3]);
   }
   throw BadRequest("no such endpoint", 404);
 }
 
 }  // namespace
 
+/// What every request's text must be before anything reads it: UTF-8 without NUL or other
+/// control characters, of a bounded size. Both backends then see the same text (PostgreSQL
+/// refuses bad UTF-8, and libpq cuts a value at a NUL where SQLite keeps it).
+void check_text(const std::string& what, const std::string& text, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    throw BadRequest(what + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (const size_t at = invalid_utf8_at(text); at != std::string::npos) {
+    throw BadRequest(what + " is not valid UTF-8 (byte " + std::to_string(at + 1) + ")");
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) < 0x20) {
+      throw BadRequest(what + " holds a control character (byte " + std::to_string(i + 1) + ")");
+    }
+  }
+}
+
 ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
                        const QueryParams& params) {
+  try {
+    check_text("the path", path, 1024);
+    for (const auto& [key, value] : params) {
+      check_text("a parameter's name", key, 64);
+      check_text("'" + key + "'", value, store::kMaxQueryLength);
+    }
+  } catch (const BadRequest& e) {
+    return error(e.status, e.what());
+  }
   auto parts = split_path(path);
   if (parts.empty() || parts[0] != "api") return error(404, "no such endpoint");
   parts.erase(parts.begin());
@@ -276,6 +307,10 @@ ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
     return error(400, e.what(), "\"column\": " + std::to_string(e.column()));
   } catch (const BadRequest& e) {
     return error(e.status, e.what());
+  } catch (const store::StatementTimeout& e) {
+    return error(503, e.what());
+  } catch (const store::StoreUnavailable& e) {
+    return error(503, e.what());
   } catch (const store::UnknownReference& e) {
     return error(404, e.what());  // the request's fault; any other store error is the server's
   } catch (const std::exception& e) {

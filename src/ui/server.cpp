@@ -13,6 +13,7 @@
 #include "store/shared_run_store.hpp"
 #include "ui/api.hpp"
 #include "ui/assets.hpp"
+#include "ui/guarded_server.hpp"
 
 namespace fabric::ui {
 
@@ -21,6 +22,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kCookie = "fabric_exp_token";
+constexpr double kStatementSeconds = 10;
+constexpr double kReconnectSeconds = 3;
 
 /// Compares without stopping at the first difference: the time taken says nothing of the token.
 bool same_secret(const std::string& a, const std::string& b) {
@@ -83,7 +86,7 @@ std::string new_token() {
 }
 
 struct UiServer::Impl {
-  httplib::Server http;
+  GuardedServer http;  // cpp-httplib's, with bounds on what each connection may cost
   /// Opened once (a missing store fails here, not on the first page): one connection for
   /// every request thread.
   std::unique_ptr<store::SharedRunStore> store;
@@ -95,7 +98,11 @@ UiServer::UiServer(UiOptions options)
     throw std::invalid_argument("--host " + options_.host +
                                 " is reachable from other machines: it needs an access token");
   }
-  impl_->store = std::make_unique<store::SharedRunStore>(cli::open_store(options_.store));
+  auto opened = cli::open_store(options_.store);
+  // People wait on these answers: no query runs past kStatementSeconds, and a lost PostgreSQL
+  // server fails a request after kReconnectSeconds with a 503 instead of a writer's two minutes.
+  opened->db().set_limits(kStatementSeconds, kReconnectSeconds);
+  impl_->store = std::make_unique<store::SharedRunStore>(std::move(opened));
   auto& http = impl_->http;
   // cpp-httplib's default also sets SO_REUSEPORT, with which a second server binds a port that
   // is taken and silently shares its connections: only SO_REUSEADDR (a quick restart) here.

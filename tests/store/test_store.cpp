@@ -287,15 +287,16 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   auto run = s.get(id);
   CHECK(run->status == Status::Failed);
   CHECK_THAT(run->error, Catch::Contains("is gone; no heartbeat since"));
-  // On another host only the heartbeat tells: one beat missed is not enough, two are.
+  // On another host only the heartbeat tells, and a writer may wait kReconnectSeconds for its
+  // server without beating: only a beat older than that and two periods more is death.
   auto late = s.create_run(r), other = s.create_run(r);
   s.db()
       .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - ? WHERE id = ?")
-      .bind_all({1.5 * kHeartbeatSeconds, late})
+      .bind_all({kReconnectSeconds + kHeartbeatSeconds, late})
       .run();
   s.db()
       .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - ? WHERE id = ?")
-      .bind_all({2 * kHeartbeatSeconds + 1, other})
+      .bind_all({kStaleSeconds + 1, other})
       .run();
   CHECK(s.reap_stale() == 1);
   CHECK(s.get(other)->error.rfind("no heartbeat since", 0) == 0);
@@ -304,6 +305,63 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   auto live = s.create_run(r);
   CHECK(s.reap_stale() == 0);
   CHECK(s.get(live)->status == Status::Running);
+}
+
+TEST_CASE("a run whose process lives is never reaped, however old its heartbeat",
+          "[store][heartbeat]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  RunStore s(test_support::fresh_store(backend, dir));
+  NewRun r = new_run(dir, "alive");
+  // A process of this host silent since just after it started (pid 1, up for longer than
+  // kStaleSeconds: its store was out of reach, say): alive, so running.
+  const double init_started = *process_started_at(1);
+  REQUIRE(s.db().now() - init_started > kStaleSeconds);
+  auto silent = s.create_run(r);
+  s.db()
+      .prepare("UPDATE runs SET pid = 1, heartbeat_at = ? WHERE id = ?")
+      .bind_all({init_started + 1, silent})
+      .run();
+  CHECK(s.reap_stale() == 0);
+  CHECK(s.get(silent)->status == Status::Running);
+  // A pid that now names a process started after the run's last beat is not the run's.
+  auto reused = s.create_run(r);
+  s.db()
+      .prepare("UPDATE runs SET pid = 1, heartbeat_at = ? WHERE id = ?")
+      .bind_all({init_started - 3600, reused})
+      .run();
+  CHECK(s.reap_stale() == 1);
+  CHECK_THAT(s.get(reused)->error, Catch::Contains("process 1 is gone"));
+  CHECK(s.get(silent)->status == Status::Running);
+}
+
+TEST_CASE(
+    "a run taken for dead while its process lived runs again when it writes; no point "
+    "is lost",
+    "[store][heartbeat]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  test_support::TempDir dir;
+  RunStore s(test_support::fresh_store(backend, dir));
+  auto id = s.create_run(new_run(dir, "cut-off"));
+  s.log_metrics(id, {{"loss", 1, 0, 2.0, 0}});
+  // Another host reaped it: from there only the (old) heartbeat could be seen.
+  s.db()
+      .prepare("UPDATE runs SET heartbeat_at = heartbeat_at - 500 WHERE id = ?")
+      .bind(1, id)
+      .run();
+  s.db().prepare("UPDATE runs SET host = 'elsewhere' WHERE id = ?").bind(1, id).run();
+  REQUIRE(s.reap_stale() == 1);
+  s.db().prepare("UPDATE runs SET host = ? WHERE id = ?").bind_all({hostname(), id}).run();
+  REQUIRE(s.get(id)->status == Status::Failed);
+  // Its own process writes again: the run is running, every point is in.
+  s.log_metrics(id, {{"loss", 2, 0, 1.0, 0}});
+  CHECK(s.get(id)->status == Status::Running);
+  CHECK(s.get(id)->error.empty());
+  s.finish_run(id, Status::Finished, 0);
+  CHECK(s.get(id)->status == Status::Finished);
+  int64_t points = 0;
+  s.for_each_point(id, "loss", [&](int64_t, double) { ++points; });
+  CHECK(points == 2);
 }
 
 TEST_CASE("a run's writer beats its heartbeat every period, whatever its flush period",

@@ -61,6 +61,12 @@ std::optional<toml::table> parse_file(const std::string& path, std::vector<Diagn
     out.push_back({{path, 0, 0}, problem, {}});
     return std::nullopt;
   }
+  if (const int line = overlong_dotted_key_line(text)) {
+    out.push_back({{path, line, 0},
+                   "a key of more than " + std::to_string(kMaxKeyParts) + " dotted parts",
+                   {}});
+    return std::nullopt;
+  }
   try {
     return toml::parse(text, path);
   } catch (const toml::parse_error& e) {

@@ -51,7 +51,41 @@ std::string kind_of(const toml::node& node) {
   }
 }
 
+int overlong_dotted_key_line(const std::string& text) {
+  // Dots outside strings and comments, counted between the characters that end a key or a
+  // value: a number has one dot at most, so more than kMaxKeyParts - 1 is a key's.
+  int line = 1;
+  size_t dots = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      const bool multi = text.compare(i, 3, std::string(3, c)) == 0;
+      const std::string close = multi ? std::string(3, c) : std::string(1, c);
+      size_t j = i + close.size();
+      while (j < text.size() && text.compare(j, close.size(), close) != 0) {
+        if (text[j] == '\\' && c == '"') ++j;  // an escaped character
+        if (j < text.size() && text[j] == '\n') ++line;
+        ++j;
+      }
+      i = std::min(text.size(), j + close.size()) - 1;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '.') {
+      if (++dots >= kMaxKeyParts) return line;
+    } else if (c == '\n' || c == '=' || c == ',' || c == '[' || c == ']' || c == '{' || c == '}') {
+      dots = 0;
+      if (c == '\n') ++line;
+    }
+  }
+  return 0;
+}
+
 toml::table parse_command_line_value(const std::string& text, const std::string& source) {
+  if (overlong_dotted_key_line(text)) {
+    toml::table holder;  // kept as text: validation says it is not what the key takes
+    holder.insert("v", text);
+    return holder;
+  }
   try {
     return toml::parse("v = " + text, source);
   } catch (const toml::parse_error&) {

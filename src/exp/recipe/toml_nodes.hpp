@@ -24,6 +24,13 @@ std::string kind_of(const toml::node& node);
 /// a bare word (optimizer.kind=adamw) as a string, as in Hydra. `source` names it in the nodes'
 /// positions. A table with other keys means the text was not one value.
 toml::table parse_command_line_value(const std::string& text, const std::string& source = "");
+
+/// toml++ recurses once per part of a dotted key (`a.b.c = 1`, `[a.b.c]`) and has no bound on
+/// them (it does bound nested arrays and inline tables, at 256), so a long enough key exhausts
+/// the stack of whatever parses it. Checked on the text first: the 1-based line of a key with
+/// more than kMaxKeyParts parts, or 0.
+inline constexpr size_t kMaxKeyParts = 64;
+int overlong_dotted_key_line(const std::string& text);
 /// The node as one TOML value ("0.001", "\"adam\"", "[64, 64]"): it parses back to an equal
 /// node, so it can travel in an override and be compared as text.
 std::string value_text(const toml::node& node);
