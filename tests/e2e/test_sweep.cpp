@@ -511,7 +511,9 @@ TEST_CASE(
   const std::string worker_pid = test_support::run_command("ps -o ppid= -p " + run_pid).output;
   REQUIRE(::kill(std::stoi(worker_pid), SIGKILL) == 0);
   REQUIRE(::kill(std::stoi(run_pid), SIGKILL) == 0);
-  e2e::exec_sql(dir, "UPDATE runs SET host = 'lost-host'");
+  // Their last beats are as old as a lost host's would be by now (kStaleSeconds).
+  e2e::exec_sql(dir, "UPDATE runs SET host = 'lost-host', heartbeat_at = heartbeat_at - " +
+                         std::to_string(int(fabric::store::kStaleSeconds)));
   e2e::exec_sql(dir, "UPDATE sweeps SET host = 'lost-host'");
   CHECK(query_one(dir, "SELECT status FROM trials WHERE number = 0") == "running");
   // Worker B runs the rest; trial 0's run is failed by whichever process looks once its last
