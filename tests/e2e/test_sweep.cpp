@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "e2e/run_helpers.hpp"
+#include "store/run_store.hpp"
 #include "support/postgres_server.hpp"
 
 namespace fs = std::filesystem;
