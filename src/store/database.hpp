@@ -46,16 +46,17 @@ class RetryableError : public StoreError {
   using StoreError::StoreError;
 };
 
-/// A statement that ran past the connection's statement timeout (Database::set_limits).
-class StatementTimeout : public StoreError {
+/// The store did not answer within the connection's limits (Database::set_limits): its server
+/// could not be reached again in time.
+class StoreUnavailable : public StoreError {
  public:
   using StoreError::StoreError;
 };
 
-/// The server could not be reached again within the connection's reconnect limit.
-class StoreUnavailable : public StoreError {
+/// A statement that ran past the connection's statement timeout.
+class StatementTimeout : public StoreUnavailable {
  public:
-  using StoreError::StoreError;
+  using StoreUnavailable::StoreUnavailable;
 };
 
 /// A bound value: NULL, integer, real or text. A NaN is stored as NULL on both backends.

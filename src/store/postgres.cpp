@@ -214,11 +214,7 @@ void PostgresDatabase::connect() {
       conn_, [](void*, const char*) {}, nullptr);
   pg_result* r = PQexec(conn_, "SET client_min_messages = warning");
   PQclear(r);
-  if (statement_seconds_ > 0) {
-    const std::string set =
-        "SET statement_timeout = " + std::to_string(int64_t(statement_seconds_ * 1000));
-    PQclear(PQexec(conn_, set.c_str()));
-  }
+  if (statement_seconds_ > 0) PQclear(PQexec(conn_, statement_timeout_sql().c_str()));
   // Heartbeats are the server's time; measured once against ours, from the round trip's middle.
   const double before = now_seconds();
   r = PQexec(conn_, "SELECT extract(epoch FROM clock_timestamp())::float8");
@@ -231,9 +227,11 @@ void PostgresDatabase::connect() {
 void PostgresDatabase::set_limits(double statement_seconds, double reconnect_seconds) {
   statement_seconds_ = statement_seconds;
   reconnect_timeout_ = std::chrono::milliseconds(int64_t(reconnect_seconds * 1000));
-  const std::string set =
-      "SET statement_timeout = " + std::to_string(int64_t(statement_seconds * 1000));
-  PQclear(execute(set, nullptr));
+  PQclear(execute(statement_timeout_sql(), nullptr));
+}
+
+std::string PostgresDatabase::statement_timeout_sql() const {
+  return "SET statement_timeout = " + std::to_string(int64_t(statement_seconds_ * 1000));
 }
 
 void PostgresDatabase::reconnect(const std::string& why) {

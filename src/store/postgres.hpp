@@ -46,6 +46,8 @@ class PostgresDatabase final : public Database {
   void connect();
   /// After the server went away: reconnects, waiting for it up to kReconnectTimeout.
   void reconnect(const std::string& why);
+  /// The SET that gives this connection statement_seconds_ (0: none).
+  std::string statement_timeout_sql() const;
 
   std::string url_, shown_;
   pg_conn* conn_ = nullptr;

@@ -506,15 +506,25 @@ bool inside_folder(const std::string& folder, const std::string& path) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-std::optional<std::string> artifact_file(const std::string& run_dir, const std::string& path) {
+namespace {
+/// The real path of `path` (every symbolic link followed) when it and that real path are both
+/// inside `run_dir` (as written and as its own real path); nullopt otherwise.
+std::optional<fs::path> real_path_inside(const std::string& run_dir, const std::string& path) {
   if (!inside_folder(run_dir, path)) return std::nullopt;
   std::error_code ec;
   const fs::path root = fs::canonical(run_dir, ec);
   if (ec) return std::nullopt;
   const fs::path real = fs::canonical(path, ec);
   if (ec || !inside_folder(root.string(), real.string())) return std::nullopt;
-  if (!fs::is_regular_file(fs::symlink_status(real, ec)) || ec) return std::nullopt;
-  return real.string();
+  return real;
+}
+}  // namespace
+
+std::optional<std::string> artifact_file(const std::string& run_dir, const std::string& path) {
+  const auto real = real_path_inside(run_dir, path);
+  std::error_code ec;
+  if (!real || !fs::is_regular_file(fs::symlink_status(*real, ec)) || ec) return std::nullopt;
+  return real->string();
 }
 
 void RunStore::add_artifact(const std::string& id, const std::string& path,
@@ -523,10 +533,7 @@ void RunStore::add_artifact(const std::string& id, const std::string& path,
   // artifacts, and a row must not point it at any other file its user can read.
   const auto run = get(id);
   if (!run) throw StoreError("run " + id + " is not in the store: artifact not recorded");
-  std::error_code ec;
-  const fs::path root = fs::canonical(run->run_dir, ec);
-  const fs::path real = ec ? fs::path() : fs::canonical(path, ec);
-  if (!inside_folder(run->run_dir, path) || ec || !inside_folder(root.string(), real.string())) {
+  if (!real_path_inside(run->run_dir, path)) {
     throw StoreError("artifact '" + path + "' is not inside run " + id + "'s folder " +
                      run->run_dir + ": not recorded");
   }

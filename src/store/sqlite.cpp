@@ -78,7 +78,8 @@ int past_deadline(void*) {
 }
 
 bool SqliteStatement::step() {
-  step_deadline = std::chrono::steady_clock::now() + statement_limit_;
+  if (statement_limit_.count() > 0)
+    step_deadline = std::chrono::steady_clock::now() + statement_limit_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -195,11 +196,9 @@ void SqliteDatabase::exec(const std::string& sql) {
 }
 
 Statement SqliteDatabase::prepare(const std::string& sql) {
-  // Without a limit the handler is not installed and the deadline is never read.
-  const auto limit = statement_seconds_ > 0
-                         ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(statement_seconds_))
-                         : std::chrono::steady_clock::duration(std::chrono::hours(24 * 365));
+  // A zero limit: no handler is installed, and no step sets or reads the deadline.
+  const auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::max(0.0, statement_seconds_)));
   return Statement(std::make_unique<SqliteStatement>(db_, sql, limit));
 }
 

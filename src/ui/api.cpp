@@ -268,8 +268,6 @@ ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
   throw BadRequest("no such endpoint", 404);
 }
 
-}  // namespace
-
 /// What every request's text must be before anything reads it: UTF-8 without NUL or other
 /// control characters, of a bounded size. Both backends then see the same text (PostgreSQL
 /// refuses bad UTF-8, and libpq cuts a value at a NUL where SQLite keeps it).
@@ -287,6 +285,8 @@ void check_text(const std::string& what, const std::string& text, size_t max_byt
   }
 }
 
+}  // namespace
+
 ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
                        const QueryParams& params) {
   try {
@@ -295,21 +295,15 @@ ApiResponse handle_api(store::SharedRunStore& store, const std::string& path,
       check_text("a parameter's name", key, 64);
       check_text("'" + key + "'", value, store::kMaxQueryLength);
     }
-  } catch (const BadRequest& e) {
-    return error(e.status, e.what());
-  }
-  auto parts = split_path(path);
-  if (parts.empty() || parts[0] != "api") return error(404, "no such endpoint");
-  parts.erase(parts.begin());
-  try {
+    auto parts = split_path(path);
+    if (parts.empty() || parts[0] != "api") return error(404, "no such endpoint");
+    parts.erase(parts.begin());
     return store.with([&](store::RunStore& s) { return route(s, parts, params); });
   } catch (const store::QueryError& e) {
     return error(400, e.what(), "\"column\": " + std::to_string(e.column()));
   } catch (const BadRequest& e) {
     return error(e.status, e.what());
-  } catch (const store::StatementTimeout& e) {
-    return error(503, e.what());
-  } catch (const store::StoreUnavailable& e) {
+  } catch (const store::StoreUnavailable& e) {  // a statement timeout too
     return error(503, e.what());
   } catch (const store::UnknownReference& e) {
     return error(404, e.what());  // the request's fault; any other store error is the server's

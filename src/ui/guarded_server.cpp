@@ -15,30 +15,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string address_of(int sock, bool peer) {
+struct Endpoint {
+  std::string ip;
+  int port = 0;
+};
+
+/// The socket's peer (or its own end) as an address and a port; empty when unknown.
+Endpoint endpoint_of(int sock, bool peer) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len)
                       : ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0) return "";
+  if (rc != 0) return {};
   char text[INET6_ADDRSTRLEN] = {0};
   if (addr.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof text);
-  } else if (addr.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
+    const auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    return {text, ntohs(in->sin_port)};
   }
-  return text;
-}
-
-int port_of(int sock, bool peer) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len)
-                      : ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0) return 0;
-  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-  return 0;
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    return {text, ntohs(in6->sin6_port)};
+  }
+  return {};
 }
 
 /// Milliseconds left until `deadline`, at least 0.
@@ -78,12 +78,14 @@ class BufferedStream : public httplib::Stream {
     return ::send(sock_, ptr, size, MSG_NOSIGNAL);
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = address_of(sock_, true);
-    port = port_of(sock_, true);
+    auto e = endpoint_of(sock_, true);
+    ip = std::move(e.ip);
+    port = e.port;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = address_of(sock_, false);
-    port = port_of(sock_, false);
+    auto e = endpoint_of(sock_, false);
+    ip = std::move(e.ip);
+    port = e.port;
   }
   socket_t socket() const override { return sock_; }
 
@@ -154,7 +156,7 @@ void GuardedServer::leave(const std::string& client) {
 }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
-  const std::string client = address_of(sock, true);
+  const std::string client = endpoint_of(sock, true).ip;
   if (!enter(client)) {
     answer_and_close(sock, 503, "Service Unavailable",
                      "too many connections from " + client + " at once");

@@ -307,6 +307,17 @@ TEST_CASE("a run whose process died is shown as failed", "[store][heartbeat]") {
   CHECK(s.get(live)->status == Status::Running);
 }
 
+namespace {
+/// Makes run `id` one of a host that has been silent for 500 s, past kStaleSeconds, and reaps it.
+void reap_as_lost_elsewhere(RunStore& s, const std::string& id) {
+  s.db()
+      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - 500 WHERE id = ?")
+      .bind(1, id)
+      .run();
+  REQUIRE(s.reap_stale() == 1);
+}
+}  // namespace
+
 TEST_CASE("a run whose process lives is never reaped, however old its heartbeat",
           "[store][heartbeat]") {
   FABRIC_FOR_EACH_STORE_BACKEND(backend);
@@ -345,12 +356,7 @@ TEST_CASE(
   auto id = s.create_run(new_run(dir, "cut-off"));
   s.log_metrics(id, {{"loss", 1, 0, 2.0, 0}});
   // Another host reaped it: from there only the (old) heartbeat could be seen.
-  s.db()
-      .prepare("UPDATE runs SET heartbeat_at = heartbeat_at - 500 WHERE id = ?")
-      .bind(1, id)
-      .run();
-  s.db().prepare("UPDATE runs SET host = 'elsewhere' WHERE id = ?").bind(1, id).run();
-  REQUIRE(s.reap_stale() == 1);
+  reap_as_lost_elsewhere(s, id);
   s.db().prepare("UPDATE runs SET host = ? WHERE id = ?").bind_all({hostname(), id}).run();
   REQUIRE(s.get(id)->status == Status::Failed);
   // Its own process writes again: the run is running, every point is in.
@@ -431,11 +437,7 @@ TEST_CASE("an ended run takes no more writes: the late writer is told, nothing c
   auto id = s.create_run(new_run(dir, "raced"));
   s.log_metrics(id, {{"loss", 1, 0, 2.0, 0}});
   // Another process decided it was dead (no heartbeat) and marked it failed.
-  s.db()
-      .prepare("UPDATE runs SET host = 'elsewhere', heartbeat_at = heartbeat_at - 500 WHERE id = ?")
-      .bind(1, id)
-      .run();
-  REQUIRE(s.reap_stale(120) == 1);
+  reap_as_lost_elsewhere(s, id);
   CHECK_THROWS_AS(s.log_metrics(id, {{"loss", 2, 0, 1.0, 0}}), StateConflict);
   CHECK_THROWS_WITH(s.finish_run(id, Status::Finished, 0),
                     Catch::Contains("has already ended (failed: no heartbeat since") &&
