@@ -132,7 +132,22 @@ void answer_and_close(int sock, int status, const char* reason, const std::strin
       "HTTP/1.1 " + std::to_string(status) + " " + reason +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n\r\n" + body;
-  if (wait_for(sock, POLLOUT, 1000)) ::send(sock, response.data(), response.size(), MSG_NOSIGNAL);
+  if (!wait_for(sock, POLLOUT, 1000)) return;
+  ::send(sock, response.data(), response.size(), MSG_NOSIGNAL);
+  // A lingering close, bounded: closing with the client's bytes unread would reset the
+  // connection, and the client could lose the answer it was sent. What it sends on for a
+  // moment (at most 256 KiB, 0.5 s) is read and dropped.
+  ::shutdown(sock, SHUT_WR);
+  char sink[16 * 1024];
+  const auto until = Clock::now() + std::chrono::milliseconds(500);
+  for (size_t drained = 0; drained < 256 * 1024;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0 || !wait_for(sock, POLLIN, int(left))) break;
+    const auto n = ::recv(sock, sink, sizeof sink, 0);
+    if (n <= 0) break;
+    drained += size_t(n);
+  }
 }
 
 }  // namespace

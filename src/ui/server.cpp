@@ -197,6 +197,16 @@ UiServer::UiServer(UiOptions options)
         }
         json_error(res, 500, what);
       });
+  // What cpp-httplib answers itself (a request it cannot parse, a header line too long for its
+  // reader, a range it cannot serve) has no body: JSON too, like every other answer.
+  const httplib::Server::HandlerWithResponse body_for_errors = [](const httplib::Request&,
+                                                                  httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    json_error(res, res.status,
+               "the request could not be read as HTTP (" + std::to_string(res.status) + ")");
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  http.set_error_handler(body_for_errors);
 }
 
 UiServer::~UiServer() {

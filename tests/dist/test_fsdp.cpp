@@ -40,7 +40,7 @@ RunLog read_log(const std::string& path) {
 }
 
 // DEVICES STRATEGY SHARDING MODEL UNITS ACCUM NOSYNC CLIP STEPS OUT [LOAD]
-test_support::CommandResult run_worker(const std::string& args) {
+test_support::CommandResult run_fsdp_worker(const std::string& args) {
   auto exe = (test_support::exe_dir() / "fsdp_worker").string();
   return test_support::run_command("timeout 300 " + exe + " " + args);
 }
@@ -77,14 +77,14 @@ TEST_CASE("fsdp matches ddp: losses, clipped norms and final weights on 2 and 4 
         std::ostringstream tail;
         tail << loop.accum << " " << int(loop.nosync) << " " << loop.clip << " 20 ";
         TempDir ddp_dir;
-        auto ddp = run_worker(std::to_string(devices) + " ddp FULL_SHARD " + model + " none " +
-                              tail.str() + ddp_dir.str());
+        auto ddp = run_fsdp_worker(std::to_string(devices) + " ddp FULL_SHARD " + model + " none " +
+                                   tail.str() + ddp_dir.str());
         INFO(ddp.output);
         REQUIRE(ddp.exit_code == 0);
         for (std::string sharding : {"FULL_SHARD", "SHARD_GRAD_OP"}) {
           TempDir dir;
-          auto run = run_worker(std::to_string(devices) + " fsdp " + sharding + " " + model +
-                                " block " + tail.str() + dir.str());
+          auto run = run_fsdp_worker(std::to_string(devices) + " fsdp " + sharding + " " + model +
+                                     " block " + tail.str() + dir.str());
           INFO(devices << " processes, " << model << ", " << sharding << ", accumulate "
                        << loop.accum << (loop.nosync ? " without sync" : "") << ", clip "
                        << loop.clip << "\n"
@@ -119,10 +119,11 @@ TEST_CASE("fsdp matches ddp: losses, clipped norms and final weights on 2 and 4 
 TEST_CASE("a full fsdp checkpoint reads in Python and resumes training in one process",
           "[dist][fsdp]") {
   TempDir sharded, ddp, single;
-  REQUIRE(run_worker("2 fsdp FULL_SHARD gpt block 2 1 1.0 20 " + sharded.str()).exit_code == 0);
-  REQUIRE(run_worker("2 ddp FULL_SHARD gpt none 2 1 1.0 25 " + ddp.str()).exit_code == 0);
-  auto resumed = run_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + single.str() + " " +
-                            sharded.str("final.pt"));
+  REQUIRE(run_fsdp_worker("2 fsdp FULL_SHARD gpt block 2 1 1.0 20 " + sharded.str()).exit_code ==
+          0);
+  REQUIRE(run_fsdp_worker("2 ddp FULL_SHARD gpt none 2 1 1.0 25 " + ddp.str()).exit_code == 0);
+  auto resumed = run_fsdp_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + single.str() + " " +
+                                 sharded.str("final.pt"));
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
   // One process with the global batch sees the mean of the two ranks' losses.
@@ -185,10 +186,10 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
           "[dist][fsdp]") {
   TempDir four, four_full, two, two_full, same, fewer, one;
   const std::string gpt = " gpt block 2 1 1.0 ";
-  REQUIRE(run_worker("4 fsdp FULL_SHARD:sharded" + gpt + "20 " + four.str()).exit_code == 0);
-  REQUIRE(run_worker("4 fsdp FULL_SHARD" + gpt + "25 " + four_full.str()).exit_code == 0);
-  REQUIRE(run_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "20 " + two.str()).exit_code == 0);
-  REQUIRE(run_worker("2 fsdp SHARD_GRAD_OP" + gpt + "25 " + two_full.str()).exit_code == 0);
+  REQUIRE(run_fsdp_worker("4 fsdp FULL_SHARD:sharded" + gpt + "20 " + four.str()).exit_code == 0);
+  REQUIRE(run_fsdp_worker("4 fsdp FULL_SHARD" + gpt + "25 " + four_full.str()).exit_code == 0);
+  REQUIRE(run_fsdp_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "20 " + two.str()).exit_code == 0);
+  REQUIRE(run_fsdp_worker("2 fsdp SHARD_GRAD_OP" + gpt + "25 " + two_full.str()).exit_code == 0);
   // One file per rank and an index, no consolidated file.
   CHECK(std::filesystem::is_directory(four.str("final.pt")));
   for (const char* f : {"meta.pt", "rank_0.pt", "rank_3.pt"})
@@ -198,8 +199,8 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
   // Sequential blocks rather than SECTIONs: Catch2 would run the four saving jobs again for each.
   {
     INFO("the same world: every rank takes its own shard file");
-    auto run = run_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "5 " + same.str() + " " +
-                          two.str("final.pt"));
+    auto run = run_fsdp_worker("2 fsdp SHARD_GRAD_OP:sharded" + gpt + "5 " + same.str() + " " +
+                               two.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     for (int r = 0; r < 2; ++r) {
@@ -215,16 +216,16 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
   }
   {
     INFO("one process without fsdp reads the folder as a consolidated checkpoint");
-    auto run = run_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + one.str() + " " +
-                          four.str("final.pt"));
+    auto run = run_fsdp_worker("1 single FULL_SHARD gpt none 1 0 1.0 5 " + one.str() + " " +
+                               four.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     check_resumed_losses(mean_losses(four_full, 4), mean_losses(one, 1));
   }
   {
     INFO("saved on 4 processes, resumed on 2: resharded");
-    auto run =
-        run_worker("2 fsdp FULL_SHARD" + gpt + "5 " + fewer.str() + " " + four.str("final.pt"));
+    auto run = run_fsdp_worker("2 fsdp FULL_SHARD" + gpt + "5 " + fewer.str() + " " +
+                               four.str("final.pt"));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     check_resumed_losses(mean_losses(four_full, 4), mean_losses(fewer, 2));
@@ -233,7 +234,7 @@ TEST_CASE("a sharded checkpoint resumes on the same and on another number of pro
 
 TEST_CASE("a unit whose forward bypasses fsdp_unit is named in the error", "[dist][fsdp]") {
   TempDir dir;
-  auto run = run_worker("2 fsdp FULL_SHARD gpt broken 1 0 0 2 " + dir.str());
+  auto run = run_fsdp_worker("2 fsdp FULL_SHARD gpt broken 1 0 0 2 " + dir.str());
   CHECK(run.exit_code != 0);
   CHECK_THAT(run.output, Catch::Contains("'blocks.0.qkv'") &&
                              Catch::Contains("must go through fabric::fsdp_unit"));

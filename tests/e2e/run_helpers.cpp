@@ -1,11 +1,13 @@
 #include "e2e/run_helpers.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
 
+#include "install_paths.hpp"
 #include "support/postgres_server.hpp"
 
 namespace e2e {
@@ -28,6 +30,24 @@ std::string store_location(const test_support::TempDir& dir) {
 
 std::string binary() {
   return (test_support::exe_dir().parent_path() / "src/fabric-exp").string();
+}
+
+std::string readme_binary() {
+  const std::filesystem::path installed = FABRIC_INSTALLED_BINARY;
+  std::error_code ec;
+  if (!std::filesystem::exists(installed, ec)) {
+    WARN("no installed " << installed.string() << ": the README's commands run " << binary());
+    return binary();
+  }
+  for (const char* name : {"fabric-exp", "fabric-exp-train"}) {
+    const auto built = test_support::exe_dir().parent_path() / "src" / name;
+    const auto copy = installed.parent_path() / name;
+    INFO(copy.string() << " is older than " << built.string()
+                       << ": reinstall it (meson install -C build --tags runtime, as "
+                          "tools/run_tests does) or remove it");
+    REQUIRE(std::filesystem::last_write_time(copy, ec) >= std::filesystem::last_write_time(built));
+  }
+  return installed.string();
 }
 
 std::string recipe(const std::string& name) {

@@ -10,7 +10,11 @@
 
 namespace e2e {
 
-std::string binary();
+std::string binary();  // build/src/fabric-exp
+/// The fabric-exp the README's commands run: the installed one (this build's prefix, where
+/// tools/bootstrap and tools/run_tests install it) when it is there, else binary(). An
+/// installed binary older than the build's fails the test: it would test other code.
+std::string readme_binary();
 /// The store the helpers give `dir`'s commands: `dir`/store.db unless use_store_backend chose
 /// a PostgreSQL database for it.
 std::string store_location(const test_support::TempDir& dir);

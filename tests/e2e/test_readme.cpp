@@ -82,6 +82,7 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
   TempDir dir;
   fs::create_symlink(std::string(FABRIC_SOURCE_DIR) + "/recipes", dir.str("recipes"));
   const auto commands = readme_commands();
+  const std::string program = e2e::readme_binary();
   REQUIRE(commands.size() >= 15);
   // A run id in the README ("764f") stands for a recorded run: the newest, then the next (the
   // same one again when the store has only one).
@@ -126,7 +127,7 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
     }
     const std::string shell = "cd " + q(dir.str()) +
                               " && FABRIC_EXP_STORE=" + q(dir.str("store.db")) + " " + prefix +
-                              q(e2e::binary()) + line.substr(std::string("fabric-exp").size());
+                              q(program) + line.substr(std::string("fabric-exp").size());
     auto r = test_support::run_command("bash -c " + q(shell));
     INFO("README.md:" << c.source_line << ": " << c.line << "\n" << r.output);
     // What the README shows, or says, of the exit status.
@@ -150,6 +151,27 @@ TEST_CASE("every fabric-exp command in the README runs as the README says", "[e2
       }
     }
   }
+}
+
+TEST_CASE("the README's fabric-exp finds its LibTorch with a new login's environment, anywhere",
+          "[e2e][readme]") {
+  // No LD_LIBRARY_PATH, a folder outside the clone: what a user's shell after tools/bootstrap
+  // has. `env` is answered by fabric-exp-train, so LibTorch is loaded, and says from where.
+  TempDir dir;
+  auto where = [&](const std::string& program) {
+    auto r = test_support::run_command("cd " + q(dir.str()) + " && env -i HOME=" + q(dir.str()) +
+                                       " PATH=/usr/bin:/bin " + q(program) + " env");
+    INFO(program << " env:\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.output, m, std::regex(R"(loaded from  (\S+))")));
+    return m[1].str();
+  };
+  const std::string installed = where(e2e::readme_binary());
+  CHECK(fs::path(installed).filename().string().rfind("libtorch_cpu.so", 0) == 0);
+  CHECK(fs::is_regular_file(installed));
+  // The installed program loads the LibTorch the build linked, not another on the machine.
+  CHECK(installed == where(e2e::binary()));
 }
 
 namespace {

@@ -779,8 +779,10 @@ TEST_CASE("a path in an extended recipe is relative to the file that wrote it",
         dir.str("base/d.csv"));
 }
 
-TEST_CASE("a run survives its PostgreSQL server restarting under it, losing no metric",
-          "[e2e][run][postgresql]") {
+TEST_CASE(
+    "a run survives its PostgreSQL server restarting under it, and a listing after a long "
+    "outage, losing no metric",
+    "[e2e][run][postgresql]") {
   if (!test_support::postgres_unavailable().empty())
     FABRIC_SKIP("PostgreSQL: " + test_support::postgres_unavailable());
   TempDir dir;
@@ -796,8 +798,15 @@ TEST_CASE("a run survives its PostgreSQL server restarting under it, losing no m
                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                   "AND application_name = 'fabric-exp' AND pid <> pg_backend_pid()") == "1");
   // pg_ctl stop -m fast: every connection is cut, as by a server restart or a failover.
-  test_support::restart_postgres();
+  // Down for 25 s, longer than two heartbeats: the run's last beat is old when it comes back,
+  // and a listing (which reaps runs whose writers are gone) must judge this live process by
+  // itself, not by that age.
+  test_support::restart_postgres(25);
   const bool ended_before_the_restart = fs::exists(dir.str("rc.txt"));
+  auto listing = e2e::fabric_exp(dir, "runs --columns id,status");
+  INFO(listing.output);
+  CHECK(listing.exit_code == 0);
+  CHECK(query_one(dir, "SELECT status FROM runs") != "failed");
   REQUIRE(e2e::wait_until([&] { return fs::exists(dir.str("rc.txt")); }, 180));
   CHECK_FALSE(ended_before_the_restart);  // else this tested nothing
   INFO(test_support::read_file(dir.str("out.txt")));

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace test_support {
 
@@ -80,9 +82,10 @@ class Server {
     started_ = up.exit_code == 0;
     if (!started_) problem_ = "pg_ctl start failed: " + up.output.substr(0, 400);
   }
-  void restart() {
+  void restart(double down_seconds) {
     run_command(as_user_ + bin_ + "/pg_ctl -D " + quote((dir_ / "data").string()) +
                 " -m fast -w stop >/dev/null 2>&1");
+    std::this_thread::sleep_for(std::chrono::duration<double>(down_seconds));
     start();
   }
 
@@ -124,8 +127,8 @@ std::string fresh_postgres_database() {
   return server().url(name);
 }
 
-void restart_postgres() {
-  server().restart();
+void restart_postgres(double down_seconds) {
+  server().restart(down_seconds);
   if (!server().problem().empty()) throw std::runtime_error(server().problem());
 }
 

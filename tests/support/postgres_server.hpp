@@ -15,8 +15,9 @@ namespace test_support {
 std::string postgres_unavailable();
 /// A new, empty database on the test server; its URL (postgresql://postgres@/NAME?host=DIR).
 std::string fresh_postgres_database();
-/// Stops and starts the test server again (for reconnect tests); waits until it answers.
-void restart_postgres();
+/// Stops the test server, and starts it again `down_seconds` later (for reconnect tests);
+/// waits until it answers.
+void restart_postgres(double down_seconds = 0);
 /// Runs SQL on the test server's database `database` with psql; its output.
 CommandResult postgres_sql(const std::string& database, const std::string& sql);
 

@@ -14,6 +14,7 @@
 #include "exp/recipe/search_space.hpp"
 #include "support/helpers.hpp"
 #include "support/postgres_server.hpp"
+#include "sweep/controller.hpp"
 #include "sweep/importance.hpp"
 #include "sweep/pruner.hpp"
 #include "sweep/sampler.hpp"
@@ -549,4 +550,39 @@ TEST_CASE("a sweep runs while any process beats it, and is stopped when nobody d
   sweeps.set_status(id, Status::Finished);
   sweeps.heartbeat(id);
   CHECK(sweeps.get(id)->status == Status::Finished);
+}
+
+TEST_CASE(
+    "a sweep lives while a trial's run does: its controller's death stops nothing, and "
+    "--resume is refused rather than run the trial twice",
+    "[sweep][heartbeat]") {
+  FABRIC_FOR_EACH_STORE_BACKEND(backend);
+  using fabric::store::Status;
+  test_support::TempDir dir;
+  const std::string store = test_support::fresh_store(backend, dir);
+  fabric::store::RunStore runs(store);
+  fabric::sweep::SweepStore sweeps(runs);
+  const std::string id = sweeps.create(random_sweep("killed-controller", 4), dir.str("runs"));
+  // Trial 0 runs in this process (its run's pid is ours, and beats).
+  sweeps.start_trial(id, 0, "x = 0");
+  fabric::store::NewRun nr;
+  nr.name = "trial-0";
+  nr.runs_root = dir.str("runs");
+  const std::string run = runs.create_run(nr);
+  sweeps.attach_run(id, 0, run);
+  // The process the sweep row names (the controller, or one of several workers) is killed.
+  runs.db().prepare("UPDATE sweeps SET pid = 99999999 WHERE id = ?").bind_all({id}).run();
+  CHECK(sweeps.reap_stale() == 0);
+  CHECK(sweeps.get(id)->status == Status::Running);
+  fabric::sweep::SweepRequest resume;
+  resume.store = store;
+  resume.resume = id;
+  CHECK_THROWS_WITH(fabric::sweep::run_sweep(resume), Catch::Contains("is running"));
+  CHECK(sweeps.trial(id, 0)->status == Status::Running);  // not requeued for a second process
+  CHECK(sweeps.trial(id, 0)->run_id == run);
+  // Its trial's process dies too: the run is failed, the sweep stopped, and resumable.
+  runs.db().prepare("UPDATE runs SET pid = 99999999 WHERE id = ?").bind_all({run}).run();
+  CHECK(sweeps.reap_stale() == 1);
+  CHECK(sweeps.get(id)->status == Status::Stopped);
+  CHECK(runs.get(run)->status == Status::Failed);
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The Python training loops that tools/bench/vs_python compares fabric-exp with: the same model,
 data file, batch size, optimizer (Adam, lr 1e-3), precision, shuffling and seed.
 
@@ -13,9 +13,17 @@ through Lightning Fabric (fabric.setup, fabric.backward, fabric.autocast by setu
 import argparse
 import json
 import math
+import os
+import sys
 import time
 
-import torch
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from build_python import reexec_with
+
+    reexec_with(["torch"])  # under the build's Python when this one lacks it
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 

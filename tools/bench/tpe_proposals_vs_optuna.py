@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Are fabric-exp's TPE proposals distributed as Optuna's, given the same history?
 
     tools/bench/tpe_proposals_vs_optuna.py [--build build] [--draws 400] [--multivariate]
@@ -21,6 +21,9 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from build_python import reexec_with  # noqa: E402
+
+reexec_with(["optuna"])  # under the build's Python when this one lacks it
 import tpe_vs_optuna  # noqa: E402  (the objectives)
 
 
@@ -34,7 +37,7 @@ def main():
     try:
         import optuna
     except ImportError:
-        sys.exit("tpe_proposals_vs_optuna: Optuna is missing: apt-get install python3-optuna")
+        sys.exit("tpe_proposals_vs_optuna: Optuna is missing (tools/torch_venv installs it)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore")
     names = ["x%d" % j for j in range(6)]

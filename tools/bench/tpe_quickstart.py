@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """TPE on real training runs: recipes/quickstart.toml's best validation loss over lr, weight decay
 and width, fabric-exp's sweeps against Optuna (Debian's python3-optuna) asking for the same runs.
 
@@ -26,6 +26,10 @@ import sys
 import tempfile
 import warnings
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_python import reexec_with  # noqa: E402
+
+reexec_with(['optuna'])  # under the build's Python when this one lacks them
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RECIPE = os.path.join(ROOT, "recipes", "quickstart.toml")
@@ -154,7 +158,7 @@ def main():
     try:
         import optuna
     except ImportError:
-        sys.exit("tpe_quickstart: Optuna is missing: apt-get install python3-optuna")
+        sys.exit("tpe_quickstart: Optuna is missing (tools/torch_venv installs it)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore")
     binary = os.path.join(args.build, "src", "fabric-exp")

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """fabric-exp's TPE against Optuna's (Debian's python3-optuna) on the same objectives.
 
     tools/bench/tpe_vs_optuna.py [--build build] [--seeds 20] [--trials 40] [--startup 10]
@@ -21,6 +21,10 @@ import sys
 import time
 import warnings
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_python import reexec_with  # noqa: E402
+
+reexec_with(['optuna'])  # under the build's Python when this one lacks them
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -130,7 +134,7 @@ def main():
     try:
         import optuna
     except ImportError:
-        sys.exit("tpe_vs_optuna: Optuna is missing: apt-get install python3-optuna")
+        sys.exit("tpe_vs_optuna: Optuna is missing (tools/torch_venv installs it)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore")  # multivariate and constant_liar are "experimental"
     bench = os.path.join(args.build, "tools", "bench", "bench-tpe")
