@@ -141,9 +141,8 @@ void answer_and_close(int sock, int status, const char* reason, const std::strin
   char sink[16 * 1024];
   const auto until = Clock::now() + std::chrono::milliseconds(500);
   for (size_t drained = 0; drained < 256 * 1024;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-    if (left <= 0 || !wait_for(sock, POLLIN, int(left))) break;
+    const int left = left_ms(until);
+    if (left <= 0 || !wait_for(sock, POLLIN, left)) break;
     const auto n = ::recv(sock, sink, sizeof sink, 0);
     if (n <= 0) break;
     drained += size_t(n);
