@@ -8,14 +8,16 @@
 
 #include "cli/chart.hpp"
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
 #include "cli/png_image.hpp"
-#include "cli/table_output.hpp"
-#include "fabric/base/atomic_write.hpp"
-#include "fabric/base/error.hpp"
+#include "common/atomic_write.hpp"
+#include "common/error.hpp"
+#include "present/open_store.hpp"
+#include "present/table_output.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 namespace fs = std::filesystem;
 
@@ -128,7 +130,7 @@ void add_compare_commands(CLI::App& app) {
     auto store_arg = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("table");
     sub->add_option("runs", *refs, "Two or more runs")->required()->expected(2, -1);
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     sub->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
     register_action(sub, [=] { return compare(*refs, *store_arg, *format); });
   }
@@ -140,7 +142,7 @@ void add_compare_commands(CLI::App& app) {
     auto store_arg = std::make_shared<std::string>();
     sub->add_option("args", *args, "RUN [RUN...] KEY")->required();
     sub->add_option("--out", *out, "Write an image instead: curves.svg or curves.png");
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     register_action(sub, [=] { return plot(*args, *out, *store_arg); });
   }
 }

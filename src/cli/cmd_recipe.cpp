@@ -4,9 +4,9 @@
 #include <map>
 
 #include "cli/commands.hpp"
+#include "common/atomic_write.hpp"
 #include "exp/params/schema.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/base/atomic_write.hpp"
 #include "store/schema.hpp"
 
 namespace fabric::cli {

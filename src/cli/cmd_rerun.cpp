@@ -7,12 +7,14 @@
 #include <regex>
 
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
 #include "engine/environment.hpp"
 #include "engine/run.hpp"
+#include "present/open_store.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 namespace fs = std::filesystem;
 
@@ -122,7 +124,7 @@ void add_rerun_command(CLI::App& app) {
   auto ref = std::make_shared<std::string>();
   auto store_arg = std::make_shared<std::string>();
   sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
-  sub->add_option("--store", *store_arg, "Run store");
+  add_store_option(sub, *store_arg);
   register_action(sub, [=] { return rerun(*ref, *store_arg); });
 }
 

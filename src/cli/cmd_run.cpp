@@ -12,8 +12,7 @@ void add_run_command(CLI::App& app) {
   sub->add_option("overrides", request->overrides, "Overrides: a.b=v, +a.b=v, ++a.b=v, ~a.b");
   sub->add_option("--resume", request->resume,
                   "Continue an interrupted run from its last checkpoint (id, prefix or 'last')");
-  sub->add_option("--store", request->store,
-                  "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+  add_store_option(sub, request->store);
   sub->add_option("--tag", request->tags, "Tag the run: key=value (repeatable)");
   sub->add_option("--note", request->note, "A free-text note stored with the run");
   register_action(sub, [request] {

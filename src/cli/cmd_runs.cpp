@@ -11,13 +11,16 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
-#include "cli/run_json.hpp"
-#include "cli/table_output.hpp"
+#include "present/open_store.hpp"
+#include "present/run_json.hpp"
+#include "present/run_listing.hpp"
+#include "present/table_output.hpp"
 #include "store/run_query.hpp"
 #include "store/run_store.hpp"
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 namespace fs = std::filesystem;
 
@@ -60,7 +63,7 @@ struct RunsArgs {
 int list_runs(const RunsArgs& a) {
   auto s = open_store(a.store);
   auto result =
-      store::select_runs(*s, {a.where, a.order_by, store::split_list(a.columns), a.limit});
+      present::list_runs(*s, {a.where, a.order_by, store::split_list(a.columns), a.limit});
   if (a.format == "table") {  // durations read with their unit; CSV and JSON keep numbers
     for (size_t c = 0; c < result.headers.size(); ++c) {
       if (result.headers[c] != "duration") continue;
@@ -234,7 +237,7 @@ void add_runs_commands(CLI::App& app) {
     auto yes = std::make_shared<bool>(false);
     auto store_arg = std::make_shared<std::string>();
     sub->add_flag("--yes,-y", *yes, "Do not ask");
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     register_action(sub, [=] { return collect_garbage(*yes, *store_arg); });
   }
   {
@@ -250,8 +253,7 @@ void add_runs_commands(CLI::App& app) {
                     "Comma-separated columns to show after id, name, status");
     sub->add_option("--format", a->format, "table, csv or json")
         ->check(CLI::IsMember({"table", "csv", "json"}));
-    sub->add_option("--store", a->store,
-                    "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+    add_store_option(sub, a->store);
     register_action(sub, [a] { return list_runs(*a); });
   }
   {
@@ -260,7 +262,7 @@ void add_runs_commands(CLI::App& app) {
     auto store_arg = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("table");
     sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     sub->add_option("--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
     register_action(sub, [ref, store_arg, format] { return show_run(*ref, *store_arg, *format); });
   }
@@ -274,7 +276,7 @@ void add_runs_commands(CLI::App& app) {
     sub->add_option("keys", *keys, "Metric keys (default: all)");
     sub->add_option("--format", *format, "table, csv or json")
         ->check(CLI::IsMember({"table", "csv", "json"}));
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     register_action(sub, [=] { return print_metrics(*ref, *keys, *format, *store_arg); });
   }
   {
@@ -284,7 +286,7 @@ void add_runs_commands(CLI::App& app) {
     auto store_arg = std::make_shared<std::string>();
     sub->add_option("runs", *refs, "Run ids, prefixes or 'last'")->required();
     sub->add_flag("--yes,-y", *yes, "Do not ask");
-    sub->add_option("--store", *store_arg, "Run store");
+    add_store_option(sub, *store_arg);
     register_action(sub, [=] { return remove_runs(*refs, *yes, *store_arg); });
   }
 }

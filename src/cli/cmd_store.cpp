@@ -3,11 +3,13 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
+#include "present/open_store.hpp"
 #include "store/query.hpp"
 #include "store/store_copy.hpp"
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 void add_store_commands(CLI::App& app) {
   auto* store = app.add_subcommand("store", "Work on whole run stores");

@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
-#include "cli/table_output.hpp"
+#include "present/open_store.hpp"
+#include "present/table_output.hpp"
 #include "sweep/controller.hpp"
 #include "sweep/importance.hpp"
 #include "sweep/settings.hpp"
@@ -14,6 +14,8 @@
 #include "sweep/sweep_store.hpp"
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 namespace {
 
@@ -153,8 +155,7 @@ void add_sweep_commands(CLI::App& app) {
   sub->add_flag("--submit", request->submit, "slurm: submit the job array with sbatch");
   sub->add_flag("--dry-run", request->dry_run,
                 "List the trials of a grid or random sweep; run none");
-  sub->add_option("--store", request->store,
-                  "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+  add_store_option(sub, request->store);
   register_action(sub, [request] {
     if (request->recipe.empty() && request->resume.empty()) {
       std::cerr << "fabric-exp sweep: give a recipe file, or --resume SWEEP\n";
@@ -171,7 +172,7 @@ void add_sweep_commands(CLI::App& app) {
   show->add_option("sweep", *show_ref, "Sweep id, prefix or 'last'")->required();
   show->add_option("--format", *show_format, "table, csv or json (the trials)")
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  show->add_option("--store", *show_store, "Run store");
+  add_store_option(show, *show_store);
   register_action(show, [=] { return show_sweep(*show_ref, *show_store, *show_format); });
 
   auto* work = sub->add_subcommand(
@@ -183,8 +184,7 @@ void add_sweep_commands(CLI::App& app) {
   auto work_parallel = std::make_shared<int64_t>(1);
   work->add_option("sweep", *work_ref, "Sweep id, prefix or 'last'")->required();
   work->add_option("--parallel", *work_parallel, "Trials at once on this host (default 1)");
-  work->add_option("--store", *work_store,
-                   "Run store (default $FABRIC_EXP_STORE or runs/fabric-exp.db)");
+  add_store_option(work, *work_store);
   register_action(work, [=] { return sweep::work_sweep(*work_ref, *work_store, *work_parallel); });
 
   auto* collect = sub->add_subcommand(
@@ -192,7 +192,7 @@ void add_sweep_commands(CLI::App& app) {
   auto collect_ref = std::make_shared<std::string>();
   auto collect_store = std::make_shared<std::string>();
   collect->add_option("sweep", *collect_ref, "Sweep id, prefix or 'last'")->required();
-  collect->add_option("--store", *collect_store, "Run store");
+  add_store_option(collect, *collect_store);
   register_action(collect, [=] {
     auto runs = open_store(*collect_store);
     sweep::SweepStore sweeps(*runs);
@@ -208,7 +208,7 @@ void add_sweep_commands(CLI::App& app) {
   auto list_format = std::make_shared<std::string>("table");
   list->add_option("--format", *list_format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  list->add_option("--store", *list_store, "Run store");
+  add_store_option(list, *list_store);
   register_action(list, [=] { return list_sweeps(*list_store, *list_format); });
 }
 

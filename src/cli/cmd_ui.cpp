@@ -6,13 +6,15 @@
 #include <thread>
 
 #include "cli/commands.hpp"
-#include "cli/open_store.hpp"
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
+#include "present/open_store.hpp"
 #ifdef FABRIC_WITH_UI
 #include "ui/server.hpp"
 #endif
 
 namespace fabric::cli {
+
+using namespace present;  // tables, JSON, dates and the store as the terminal shows them
 
 namespace {
 
@@ -87,7 +89,7 @@ int serve_ui(const UiArgs& a) {
 void add_ui_command(CLI::App& app) {
   auto* sub = app.add_subcommand("ui", "Browse runs and sweeps in a web browser");
   auto a = std::make_shared<UiArgs>();
-  sub->add_option("--store", a->store, "Run store");
+  add_store_option(sub, a->store);
   sub->add_option("--host", a->host, "Address to listen on; other than loopback needs a token")
       ->capture_default_str();
   sub->add_option("--port", a->port, "Port (0: any free one)")

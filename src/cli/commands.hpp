@@ -5,10 +5,19 @@
 #include <functional>
 
 #include "exp/recipe/recipe.hpp"
+#include "version.hpp"
 
 namespace fabric::cli {
 
-inline constexpr const char* kVersion = "0.1.0";
+/// The version, as meson.build declares it (version.hpp is made from it at configure time).
+inline constexpr const char* kVersion = kFabricExpVersion;
+
+/// `--store`, which every command that reads or writes the run store takes.
+inline CLI::Option* add_store_option(CLI::App* sub, std::string& store) {
+  return sub->add_option("--store", store,
+                         "Run store: a SQLite file or a postgresql:// URL (default "
+                         "$FABRIC_EXP_STORE, else runs/fabric-exp.db)");
+}
 
 /// Each add_*_command registers a subcommand and the function run_selected() calls for it.
 /// The commands both binaries run: version, recipes, the store's queries, sweeps.

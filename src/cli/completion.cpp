@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric::cli {
 

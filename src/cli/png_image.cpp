@@ -3,7 +3,7 @@
 #include <cmath>
 #include <memory>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 #if FABRIC_WITH_PNG
 #include <cairo.h>

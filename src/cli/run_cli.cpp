@@ -9,10 +9,10 @@
 #include <system_error>
 
 #include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "common/printable.hpp"
 #include "exp/diag/diagnostic.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "fabric/base/error.hpp"
-#include "fabric/utilities/printable.hpp"
 #include "store/database.hpp"
 #include "store/query.hpp"
 

@@ -7,12 +7,12 @@
 #include <map>
 #include <sstream>
 
+#include "common/error.hpp"
 #include "engine/loop_state.hpp"
 #include "exp/components/callbacks/checkpoint.hpp"
 #include "exp/components/callbacks/early_stopping.hpp"
 #include "exp/components/callbacks/lr_monitor.hpp"
 #include "exp/components/callbacks/throughput.hpp"
-#include "fabric/base/error.hpp"
 
 namespace fabric::engine {
 

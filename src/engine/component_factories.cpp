@@ -1,11 +1,13 @@
 #include "engine/component_factories.hpp"
 
 #include "engine/callbacks.hpp"
-#include "engine/datasets.hpp"
+#include "engine/data.hpp"
 #include "engine/loggers.hpp"
-#include "engine/models.hpp"
-#include "engine/objectives.hpp"
-#include "engine/optim.hpp"
+#include "engine/loss.hpp"
+#include "engine/metrics.hpp"
+#include "engine/model.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/scheduler.hpp"
 
 namespace fabric::engine {
 
@@ -14,7 +16,7 @@ ComponentFactories& component_factories() {
     ComponentFactories f;
     add_model_factories(f);
     add_optimizer_factories(f);
-    add_schedule_factories(f);
+    add_scheduler_factories(f);
     add_data_factories(f);
     add_loss_factories(f);
     add_metric_factories(f);

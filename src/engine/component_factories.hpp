@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.hpp"
 #include "exp/params/param_spec.hpp"
 #include "exp/recipe/registry.hpp"
-#include "fabric/base/error.hpp"
 
 namespace fabric::engine {
 

@@ -36,7 +36,7 @@ std::string quote(const std::string& s) {
 
 std::map<std::string, std::string> environment_facts() {
   std::map<std::string, std::string> env{
-      {"fabric_exp", kFabricExpVersion},
+      {"fabric_exp", fabric::kFabricExpVersion},
       {"libtorch", compat::torch_version()},
       {"compiler", std::string("g++ ") + __VERSION__},
       {"cuda", cuda_available() ? "available" : "not available"},

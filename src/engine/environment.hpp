@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-namespace fabric::engine {
+#include "version.hpp"
 
-inline constexpr const char* kFabricExpVersion = "0.1.0";
+namespace fabric::engine {
 
 /// fabric-exp, libtorch, compiler, cuda, device names, cpu threads.
 std::map<std::string, std::string> environment_facts();

@@ -4,7 +4,9 @@
 #include "exp/components/loggers/store.hpp"
 #include "exp/components/loggers/tensorboard.hpp"
 #include "fabric/loggers/csv_logger.hpp"
+#include "fabric/loggers/store_logger.hpp"
 #include "fabric/loggers/tensorboard_logger.hpp"
+#include "store/metric_writer.hpp"
 
 namespace fabric::engine {
 
@@ -13,8 +15,9 @@ void add_logger_factories(ComponentFactories& f) {
   f.add<LoggerFamily>(
       store_logger_spec(),
       [](const StoreLoggerConfig& c, LoggerContext& context) -> std::shared_ptr<Logger> {
-        context.store_flush_seconds = c.flush_seconds;
-        return nullptr;
+        if (!context.writer) return nullptr;
+        context.writer->set_flush_seconds(c.flush_seconds);
+        return std::make_shared<StoreLogger>(context.store, context.run_id, context.writer);
       });
   f.add<LoggerFamily>(
       csv_logger_spec(),

@@ -1,5 +1,5 @@
-// The [[loggers]] components: where metrics go besides the run store (CSV, TensorBoard), and the
-// store's own settings.
+// The [[loggers]] components: the Fabric loggers of a run. `store` is the run store's logger
+// (every run has one; the entry tunes it), `csv` and `tensorboard` write files in the run's folder.
 #pragma once
 
 #include <memory>
@@ -8,14 +8,22 @@
 #include "engine/component_factories.hpp"
 #include "fabric/loggers/logger.hpp"
 
+namespace fabric::store {
+class MetricWriter;
+class SharedRunStore;
+}  // namespace fabric::store
+
 namespace fabric::engine {
 
 struct LoggerContext {
   std::string run_dir{};  // "": a rank that does not know the run's folder, which writes no files
-  double store_flush_seconds = 1.0;  // set by the `store` entry, which is not a Logger
+  /// The run's record: its store, id and metric writer (null on the ranks that do not record).
+  std::shared_ptr<store::SharedRunStore> store{};
+  std::string run_id{};
+  std::shared_ptr<store::MetricWriter> writer{};
 };
 
-/// [[loggers]]: a Logger handed to Fabric, or null (the `store` entry; a rank without a folder).
+/// [[loggers]]: a Logger handed to Fabric, or null (a rank without a folder or a record).
 struct LoggerFamily {
   static constexpr const char* table = "loggers";
   using Product = std::shared_ptr<Logger>;

@@ -10,17 +10,19 @@
 #include <random>
 #include <set>
 
+#include "common/stop_signal.hpp"
 #include "engine/environment.hpp"
 #include "engine/loggers.hpp"
-#include "engine/models.hpp"
+#include "engine/model.hpp"
 #include "engine/trainer.hpp"
 #include "engine/trial_pruner.hpp"
+#include "exp/components/fabric/fabric.hpp"
+#include "exp/components/run/run.hpp"
 #include "exp/recipe/recipe.hpp"
-#include "exp/recipe/tables.hpp"
-#include "fabric/base/stop_signal.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/checkpoint/sharded_checkpoint.hpp"
 #include "fabric/checkpoint/zip_integrity.hpp"
+#include "fabric/loggers/store_logger.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_store.hpp"
 #include "sweep/sweep_store.hpp"
@@ -30,12 +32,6 @@ namespace fabric::engine {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool lower_is_better(const std::string& key) {
-  for (const char* k : {"loss", "mse", "mae", "perplexity"})
-    if (key.find(k) != std::string::npos) return true;
-  return false;
-}
 
 /// Why the checkpoint at `path` cannot be trusted, or "": its zip records must match their
 /// CRC-32 and the file its sha256 as the store recorded it when it was written. A sharded
@@ -125,7 +121,7 @@ class RunSession {
       create_run();
       // The heartbeat starts with the run: launching the other ranks or loading data takes
       // longer than the two periods after which other processes take a silent run for dead.
-      writer_ = std::make_unique<store::MetricWriter>(store_, run_id_);
+      writer_ = std::make_shared<store::MetricWriter>(store_, run_id_);
     }
     try {
       return train();
@@ -288,25 +284,28 @@ class RunSession {
     }
     options.callbacks.assign(callbacks.begin(), callbacks.end());
     loggers_.run_dir = run_dir_;  // "" on a rank that does not know it yet: it writes no files
+    loggers_.store = store_;
+    loggers_.run_id = run_id_;
+    loggers_.writer = writer_;  // null on the ranks that do not record
+    bool recorded = false;
     for (const auto& logger : build_each<LoggerFamily>(
              resolved_, [&](const std::string&) -> LoggerContext& { return loggers_; })) {
-      if (logger) options.loggers.push_back(logger);
+      if (!logger) continue;
+      recorded = recorded || dynamic_cast<StoreLogger*>(logger.get()) != nullptr;
+      options.loggers.push_back(logger);
     }
+    // The run store records every run: a recipe's [[loggers]] kind = "store" entry tunes it.
+    if (!recorded && writer_)
+      options.loggers.push_back(std::make_shared<StoreLogger>(store_, run_id_, writer_));
     return options;
   }
 
-  /// What the trainer reports back: metrics to the store, checkpoints as artifacts.
+  /// What the trainer reports back besides its metrics (those reach the store through the
+  /// StoreLogger): checkpoints as artifacts.
   TrainerHooks hooks() {
     TrainerHooks hooks;
     hooks.interrupted = [] { return stop_signal().load(); };
-    hooks.metrics = [this](const std::map<std::string, double>& values, int64_t step,
-                           int64_t epoch) {
-      if (!writer_) return;
-      const double now = store::now_seconds();
-      for (const auto& [k, v] : values) writer_->add({k, step, epoch, v, now});
-    };
     hooks.before_checkpoint = [this](const std::string& path) {
-      if (writer_) writer_->flush();
       // The file is about to be replaced: a kill between the rename and the new record must
       // not leave the old digest to refuse the new, sound file (its zip CRCs are still checked).
       if (store_)
@@ -352,7 +351,6 @@ class RunSession {
     if (fabric.is_global_zero()) {
       if (store_)
         store_->with([&](store::RunStore& s) { s.set_world_size(run_id_, fabric.world_size()); });
-      if (writer_) writer_->set_flush_seconds(loggers_.store_flush_seconds);
       reporter.line(std::string(resumed_ ? "resuming" : "run") + " " + run_id_ + "  " + run_dir_ +
                     "  (" + fabric.strategy_name() + ", " + std::to_string(fabric.world_size()) +
                     " process" + (fabric.world_size() > 1 ? "es" : "") + ", " +
@@ -404,7 +402,8 @@ class RunSession {
                   fmt::format("{:.4g}", s.last) + " (max " + fmt::format("{:.4g}", s.max) + ")";
         continue;
       }
-      const bool low = lower_is_better(s.key);
+      const auto declared = result.lower_is_better.find(s.key);
+      const bool low = declared != result.lower_is_better.end() && declared->second;
       rows.push_back({s.key, s.last, low ? s.min : s.max, low ? s.min_step : s.max_step});
     }
     char secs[32];
@@ -438,7 +437,7 @@ class RunSession {
       std::make_shared<std::set<const torch::nn::Module*>>();
   int64_t seed_ = 0;
   LoggerContext loggers_{};
-  std::unique_ptr<store::MetricWriter> writer_;
+  std::shared_ptr<store::MetricWriter> writer_;
 };
 
 }  // namespace

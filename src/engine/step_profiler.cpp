@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "fabric/base/atomic_write.hpp"
+#include "common/atomic_write.hpp"
 
 namespace fabric::engine {
 

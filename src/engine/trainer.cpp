@@ -1,4 +1,5 @@
 #include "engine/trainer.hpp"
+#include "engine/trainer_impl.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -6,14 +7,16 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/datasets.hpp"
+#include "engine/data.hpp"
 #include "engine/loop_state.hpp"
-#include "engine/models.hpp"
-#include "engine/objectives.hpp"
-#include "engine/optim.hpp"
+#include "engine/loss.hpp"
+#include "engine/metrics.hpp"
+#include "engine/model.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/scheduler.hpp"
 #include "engine/step_profiler.hpp"
 #include "engine/system_metrics.hpp"
-#include "exp/recipe/tables.hpp"
+#include "exp/components/run/run.hpp"
 #include "fabric/data/sampler.hpp"
 
 namespace fabric::engine {
@@ -39,93 +42,11 @@ data::TensorDataset shard(const data::TensorDataset& ds, int rank, int world) {
 /// Under DDP, the steps between two agreements on whether a signal stops the run.
 constexpr int64_t kAgreeEvery = 16;
 
-at::Generator& cpu_generator() {
-  static at::Generator gen = at::detail::getDefaultCPUGenerator();
-  return gen;
-}
-
 }  // namespace
 
 std::vector<std::shared_ptr<EngineCallback>> build_callbacks(const toml::table& resolved) {
   return build_each<CallbackFamily>(resolved, [](const std::string&) { return NoContext{}; });
 }
-
-/// One fit: the run's components, the loop's position, and what a checkpoint saves. fit() is a
-/// sequence of the named steps below.
-struct Trainer::Impl {
-  Fabric& fabric;
-  const toml::table& resolved;
-  const toml::table& source;
-  std::vector<std::shared_ptr<EngineCallback>> callbacks;
-  std::string run_dir;
-  Reporter& out;
-  TrainerHooks hooks;
-
-  using Loader = DataLoader<data::TensorDataset>;
-  exp::RunConfig run{};
-  std::chrono::steady_clock::time_point started{};
-  int rank = 0, world = 1;
-
-  // ---- components (build) -------------------------------------------------------------------
-  DataSplits splits{data::TensorDataset(at::zeros({0}), at::zeros({0})), {}, {}, {}, {}};
-  Loss loss{};
-  std::unique_ptr<MetricSet> metrics{};
-  std::optional<FabricModule<Net>> model{};
-  std::optional<FabricOptimizer> optimizer{};
-  std::optional<Loader> train_source{}, val_source{}, test_source{};
-  std::optional<Loader> train{}, val{}, test{};
-  Schedule schedule{};
-  int64_t accumulate = 1, total_steps = 0, max_epochs = 0;
-
-  // ---- position (train step, epoch end) -----------------------------------------------------
-  LoopState loop{};
-  int64_t epoch = 0, batch_in_epoch = 0;
-  double loss_sum = 0, loss_count = 0;
-  at::Tensor pending_loss{};     // this epoch's losses not yet read back, summed on the device
-  at::Tensor rng_epoch_start{};  // generator state when the current epoch began (its shuffle)
-  bool at_epoch_end = false, resuming = false;
-  std::chrono::steady_clock::time_point loop_started{};
-  std::optional<StepProfiler> profiler{};
-  std::optional<SystemMetrics> system_metrics{};
-  FitResult result{};
-
-  // ---- what a checkpoint holds (restore, save) ----------------------------------------------
-  // Saved values: a checkpoint written at an epoch's end resumes at the start of the next one.
-  int64_t saved_epoch = 0, saved_batch = 0, saved_step = 0;
-  double saved_loss_sum = 0, saved_loss_count = 0;
-  // Every rank's (sum, count) of its epoch's losses so far: [world, 2]. Each rank resumes its own.
-  at::Tensor saved_loss_by_rank{};
-  at::Tensor saved_rng{}, saved_rng_epoch{};
-  std::string callback_state{};
-  State state{};
-  std::string last_checkpoint{};
-
-  void build();
-  void plan_length();
-  void bind_state();
-  void restore(const std::string& path);
-  void call(const std::string& hook);
-  std::map<std::string, double> evaluate(Loader& loader, const std::string& prefix);
-  void validate();
-  std::shared_ptr<Loader::Epoch> start_epoch();
-  /// One batch: its loss, and the optimizer step at an accumulation boundary. Returns whether
-  /// the epoch goes on.
-  bool train_batch(const Loader::Batch& batch, int64_t num_batches, bool& stop);
-  at::Tensor forward_backward(const Loader::Batch& batch, bool boundary, int64_t window);
-  void optimizer_step();
-  /// After an optimizer step: log, print, validate, stop at max_steps. Returns whether the epoch
-  /// goes on.
-  bool after_step(const at::Tensor& loss_value, bool& stop);
-  int agreed_signal();
-  void end_epoch(bool& stop);
-  FitResult interrupted(int signal);
-  void add_loss(const at::Tensor& value);
-  void settle_losses();
-  void save_checkpoint(const std::string& path);
-  std::string encode_callbacks() const;
-  void decode_callbacks(const std::string& text);
-  FitResult finish();
-};
 
 Trainer::Trainer(Fabric& fabric, const toml::table& resolved, const toml::table& source,
                  std::vector<std::shared_ptr<EngineCallback>> callbacks, std::string run_dir,
@@ -193,106 +114,13 @@ void Trainer::Impl::plan_length() {
   }
   total_steps = std::min(run.max_steps.value_or(INT64_MAX), max_epochs * steps_per_epoch);
   if (resolved.contains("scheduler")) {
-    schedule = component_factories().build<ScheduleFamily>(table_of(resolved, "scheduler"),
-                                                           RunLength{total_steps, max_epochs});
+    schedule = component_factories().build<SchedulerFamily>(table_of(resolved, "scheduler"),
+                                                            RunLength{total_steps, max_epochs});
   }
   schedule.bind(optimizer->optimizer());
 }
 
 /// The loop state callbacks see, and the State a checkpoint saves and restores.
-void Trainer::Impl::bind_state() {
-  loop.total_steps = total_steps;
-  loop.world_size = world;
-  loop.is_global_zero = fabric.is_global_zero();
-  loop.checkpoint_dir = run_dir + "/checkpoints";
-  if (splits.info.task == Task::LanguageModel) loop.tokens_per_sample = splits.info.input_shape[0];
-  state = State{{"model", *model},
-                {"optimizer", *optimizer},
-                {"loop", State{{"epoch", fabric::ref(saved_epoch)},
-                               {"batch_in_epoch", fabric::ref(saved_batch)},
-                               {"global_step", fabric::ref(saved_step)},
-                               {"train_loss_sum", fabric::ref(saved_loss_sum)},
-                               {"train_loss_count", fabric::ref(saved_loss_count)},
-                               {"train_loss_by_rank", fabric::ref(saved_loss_by_rank)},
-                               {"rng", fabric::ref(saved_rng)},
-                               {"rng_epoch_start", fabric::ref(saved_rng_epoch)},
-                               {"callbacks", fabric::ref(callback_state)}}}};
-  if (auto* scaler = fabric.precision().scaler()) state.set("scaler", *scaler);
-  loop.save_checkpoint = [this](const std::string& path) { save_checkpoint(path); };
-  loop.remove_checkpoint = [this](const std::string& path) {
-    if (fabric.is_global_zero()) {
-      fs::remove_all(path);  // a sharded checkpoint is a folder
-      hooks.checkpoint_removed(path);
-    }
-  };
-  loop.log = [this](const std::map<std::string, double>& values) {
-    for (const auto& [k, v] : values) loop.metrics[k] = v;
-    if (!fabric.is_global_zero()) return;
-    std::map<std::string, MetricValue> as_metrics(values.begin(), values.end());
-    fabric.log_dict(as_metrics, loop.global_step);
-    if (hooks.metrics) hooks.metrics(values, loop.global_step, epoch);
-  };
-}
-
-void Trainer::Impl::restore(const std::string& path) {
-  fabric.load(path, state);
-  epoch = saved_epoch;
-  batch_in_epoch = saved_batch;
-  loop.global_step = saved_step;
-  if (saved_loss_by_rank.defined() && saved_loss_by_rank.dim() == 2 &&
-      saved_loss_by_rank.size(0) == world) {
-    loss_sum = saved_loss_by_rank[rank][0].item<double>();
-    loss_count = saved_loss_by_rank[rank][1].item<double>();
-  } else {  // another world size: the epoch's totals so far, counted once
-    loss_sum = rank == 0 ? saved_loss_sum : 0;
-    loss_count = rank == 0 ? saved_loss_count : 0;
-  }
-  decode_callbacks(callback_state);
-  resuming = true;
-  out.line("resumed from " + path + " at epoch " + std::to_string(epoch) + ", batch " +
-           std::to_string(batch_in_epoch) + ", step " + std::to_string(loop.global_step));
-}
-
-std::string Trainer::Impl::encode_callbacks() const {
-  std::string s;
-  for (size_t i = 0; i < callbacks.size(); ++i) {
-    auto text = callbacks[i]->state();
-    s += std::to_string(i) + " " + std::to_string(text.size()) + "\n" + text;
-  }
-  return s;
-}
-
-void Trainer::Impl::decode_callbacks(const std::string& s) {
-  size_t pos = 0;
-  while (pos < s.size()) {
-    auto nl = s.find('\n', pos);
-    if (nl == std::string::npos) break;
-    size_t index = 0, length = 0;
-    std::sscanf(s.substr(pos, nl - pos).c_str(), "%zu %zu", &index, &length);
-    if (index < callbacks.size()) callbacks[index]->load_state(s.substr(nl + 1, length));
-    pos = nl + 1 + length;
-  }
-}
-
-void Trainer::Impl::save_checkpoint(const std::string& path) {
-  saved_epoch = at_epoch_end ? epoch + 1 : epoch;
-  saved_batch = at_epoch_end ? 0 : batch_in_epoch;
-  saved_step = loop.global_step;
-  settle_losses();
-  auto mine = at::tensor({at_epoch_end ? 0 : loss_sum, at_epoch_end ? 0 : loss_count}, at::kDouble);
-  saved_loss_by_rank = fabric.all_gather(mine.to(fabric.device())).cpu().reshape({-1, 2});
-  saved_loss_sum = saved_loss_by_rank.select(1, 0).sum().item<double>();
-  saved_loss_count = saved_loss_by_rank.select(1, 1).sum().item<double>();
-  saved_rng = cpu_generator().get_state();
-  saved_rng_epoch = at_epoch_end ? saved_rng : rng_epoch_start;
-  callback_state = encode_callbacks();
-  if (fabric.is_global_zero()) hooks.before_checkpoint(path);
-  fs::create_directories(fs::path(path).parent_path());
-  fabric.save(path, state);
-  last_checkpoint = path;
-  if (fabric.is_global_zero()) hooks.checkpoint_written(path);
-}
-
 void Trainer::Impl::call(const std::string& hook) {
   const HookArgs hook_args{{"loop", &loop}, {"fabric", &fabric}};
   fabric.call(hook, hook_args);
@@ -476,6 +304,11 @@ FitResult Trainer::Impl::interrupted(int signal) {
 }
 
 FitResult Trainer::Impl::finish() {
+  // What "best" means for each metric, as the metrics declare it: the evaluation metrics under
+  // their prefixes, and the training loss.
+  for (const char* prefix : {"val", "test"})
+    result.lower_is_better.merge(metrics->lower_is_better(prefix));
+  result.lower_is_better["train/loss"] = result.lower_is_better["train/loss_epoch"] = true;
   result.last_checkpoint = last_checkpoint;
   result.global_step = loop.global_step;
   result.epochs = epoch;

@@ -24,15 +24,12 @@ class NetImpl;
 struct TrainerHooks {
   /// A signal number when the run should stop after the current step (0: keep going).
   std::function<int()> interrupted = [] { return 0; };
-  /// Called (on rank 0) after a checkpoint file is in place under its final name.
-  /// Before a checkpoint is written to `path`: what was logged up to it must be stored first, or
-  /// a run killed right after the write resumes past metrics that were never recorded; and the
-  /// digest recorded for the file it replaces no longer holds.
+  /// Before a checkpoint is written to `path` (rank 0; the loggers have saved what was logged up
+  /// to it): the digest recorded for the file it replaces no longer holds.
   std::function<void(const std::string& path)> before_checkpoint = [](const std::string&) {};
+  /// Called (on rank 0) after a checkpoint file is in place under its final name.
   std::function<void(const std::string& path)> checkpoint_written = [](const std::string&) {};
   std::function<void(const std::string& path)> checkpoint_removed = [](const std::string&) {};
-  /// Every logged metric (rank 0), with its step and epoch.
-  std::function<void(const std::map<std::string, double>&, int64_t step, int64_t epoch)> metrics;
   /// After the model is built and before fabric.setup (fsdp picks its units then).
   std::function<void(const NetImpl& model)> model_built = [](const NetImpl&) {};
 };
@@ -42,6 +39,7 @@ struct FitResult {
   bool pruned = false;        // stopped by a sweep's pruner
   std::string stop_reason{};  // early stopping, max_steps, ...
   std::string last_checkpoint{};
+  std::map<std::string, bool> lower_is_better{};  // per logged metric key, as its metric declares
   int64_t global_step = 0, epochs = 0;
   double seconds = 0;
 };

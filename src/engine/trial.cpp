@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
+#include "common/error.hpp"
 #include "engine/run.hpp"
 #include "exp/recipe/toml_nodes.hpp"
-#include "fabric/base/error.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/sweep_store.hpp"
 

@@ -62,7 +62,7 @@ class TrialPruner : public EngineCallback {
                          store::masked_location(runs.location()));
       settings_ = sweep::read_settings(record->spec);
     }
-    auto it = loop.metrics.find(settings_->objective);
+    auto it = loop.metrics.find(settings_->objective.value_or(""));
     if (settings_->pruning.kind == sweep::PrunerKind::None || it == loop.metrics.end()) return;
     reports_.push_back(it->second);
     auto d = decide(sweeps);
@@ -80,7 +80,8 @@ class TrialPruner : public EngineCallback {
     const auto& cfg = settings_->pruning;
     if (cfg.kind == sweep::PrunerKind::Median) {
       return sweep::median_decision(
-          reports_, sweeps.finished_curves(sweep_id_, settings_->objective, number_), cfg);
+          reports_, sweeps.finished_curves(sweep_id_, settings_->objective.value_or(""), number_),
+          cfg);
     }
     const int64_t report = int64_t(reports_.size());
     auto rung = sweep::asha_rung(report, cfg);

@@ -2,6 +2,10 @@
 //
 //   build/src/fashion-mnist-example --epochs 2 [--data /usr/share/datasets/fashion-mnist]
 //                                   [--precision bf16-mixed] [--checkpoint out.pt]
+//                                   [--store runs/fabric-exp.db] [--limit-batches N]
+//
+// With --store, every metric logged by fabric.log_dict is recorded as a run of the store (a
+// fabric::StoreLogger), which `fabric-exp runs`, `fabric-exp metrics` and the web UI read.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
@@ -9,6 +13,7 @@
 
 #include "fabric/data/idx.hpp"
 #include "fabric/fabric.hpp"
+#include "fabric/loggers/store_logger.hpp"
 
 namespace {
 
@@ -48,6 +53,8 @@ int main(int argc, char** argv) {
   std::string precision = "32-true";
   std::string accelerator = "auto";
   std::string checkpoint;
+  std::string store;
+  int64_t limit_batches = 0;
   int epochs = 2;
   int64_t batch_size = 128;
   double lr = 1e-3;
@@ -60,10 +67,18 @@ int main(int argc, char** argv) {
   app.add_option("--accelerator", accelerator, "cpu, cuda or auto");
   app.add_option("--seed", seed, "Global seed");
   app.add_option("--checkpoint", checkpoint, "Write a checkpoint here at the end");
+  app.add_option("--store", store,
+                 "Record the run in this run store (a path or postgresql:// URL)");
+  app.add_option("--limit-batches", limit_batches, "Train on this many batches per epoch (0: all)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    fabric::Fabric fabric({.accelerator = accelerator, .precision = precision});
+    std::vector<std::shared_ptr<fabric::Logger>> loggers;
+    if (!store.empty())
+      loggers.push_back(std::make_shared<fabric::StoreLogger>(
+          fabric::StoreLoggerOptions{.store = store, .name = "fashion-mnist-example"}));
+    fabric::Fabric fabric({.accelerator = accelerator, .precision = precision, .loggers = loggers});
     fabric.launch();
     fabric.seed_everything(seed);
 
@@ -78,6 +93,7 @@ int main(int argc, char** argv) {
     auto [train_data, test_data] = fabric.setup_dataloaders(train_loader, test_loader);
 
     auto start = std::chrono::steady_clock::now();
+    int64_t step = 0;
     for (int epoch = 0; epoch < epochs; ++epoch) {
       model.train();
       double loss_sum = 0;
@@ -88,7 +104,8 @@ int main(int argc, char** argv) {
         optimizer.step();
         optimizer.zero_grad();
         loss_sum += loss.item<double>();
-        ++batches;
+        fabric.log_dict({{"train/loss", loss.detach()}, {"epoch", double(epoch)}}, step++);
+        if (++batches == limit_batches) break;
       }
       fabric.print("epoch", epoch, "train_loss", loss_sum / double(batches));
     }
@@ -104,6 +121,7 @@ int main(int argc, char** argv) {
     }
     double accuracy = double(correct) / double(total);
     fabric.print("test_accuracy", accuracy, "train_seconds", seconds);
+    fabric.log("test/accuracy", accuracy, step);
     if (!checkpoint.empty()) {
       fabric.save(checkpoint, {{"model", model}, {"optimizer", optimizer}, {"epochs", epochs}});
     }

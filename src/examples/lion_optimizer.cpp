@@ -8,7 +8,7 @@
 
 #include <iostream>
 
-#include "engine/optim.hpp"  // OptimizerFamily, NetImpl
+#include "engine/optimizer.hpp"  // OptimizerFamily, NetImpl
 #include "engine/run.hpp"
 #include "fabric/compat/torch_compat.hpp"
 

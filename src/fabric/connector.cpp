@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 #include "fabric/launcher/environment.hpp"
 #include "fabric/strategies/fsdp.hpp"
 

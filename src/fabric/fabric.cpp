@@ -8,7 +8,7 @@
 #include <cmath>
 #include <optional>
 
-#include "fabric/base/log.hpp"
+#include "common/log.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 #include "fabric/checkpoint/full_state_scope.hpp"
 #include "fabric/checkpoint/module_state.hpp"

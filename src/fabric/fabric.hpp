@@ -27,8 +27,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/error.hpp"
 #include "fabric/accelerators/accelerator.hpp"
-#include "fabric/base/error.hpp"
 #include "fabric/callbacks/callback.hpp"
 #include "fabric/checkpoint/state.hpp"
 #include "fabric/data/data_loader.hpp"

@@ -1,10 +1,6 @@
 #include "store/run_query.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <optional>
 #include <sstream>
 
@@ -22,33 +18,6 @@ std::vector<std::string> split_list(const std::string& text) {
   }
   return out;
 }
-
-namespace {
-/// A column's value as the listing shows it, the same from either backend: times in local time,
-/// durations to a tenth of a second, the headline metric to 4 significant digits.
-SqlValue shown_value(const std::string& column, SqlValue v) {
-  const auto* number = std::get_if<double>(&v);
-  if (number && (column == "created_at" || column == "start_time" || column == "end_time")) {
-    const std::time_t t = std::time_t(std::floor(*number));
-    std::tm local{};
-    localtime_r(&t, &local);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-    return std::string(text);
-  }
-  if (number && column == "duration") return std::round(*number * 10) / 10;
-  const auto* text = std::get_if<std::string>(&v);
-  if (text && column == "metric") {  // "val/accuracy 0.91234567" -> "val/accuracy 0.9123"
-    const size_t space = text->rfind(' ');
-    if (space == std::string::npos || text->substr(space + 1) == "nan") return v;
-    char shortened[32];
-    std::snprintf(shortened, sizeof shortened, "%.4g",
-                  std::strtod(text->c_str() + space + 1, nullptr));
-    return text->substr(0, space + 1) + shortened;
-  }
-  return v;
-}
-}  // namespace
 
 QueryResult select_runs(RunStore& store, const RunQuery& q) {
   // Compiled first: an error in them points at its column in the option that has it.
@@ -119,7 +88,7 @@ QueryResult select_runs(RunStore& store, const RunQuery& q) {
         if (std::holds_alternative<std::monostate>(v)) v = st.value(column);
         ++column;
       }
-      result.rows.back().push_back(shown_value(names[i], v));
+      result.rows.back().push_back(v);
     }
   }
   return result;

@@ -4,6 +4,8 @@
 // heartbeats on the store's clock.
 #pragma once
 
+#include "common/json.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -184,8 +186,5 @@ bool inside_folder(const std::string& folder, const std::string& path);
 /// The artifact at `path` as the web server may send it: a regular file whose real path, every
 /// symbolic link followed, is inside the real path of `run_dir`; nullopt for anything else.
 std::optional<std::string> artifact_file(const std::string& run_dir, const std::string& path);
-
-/// "abc" -> "\"abc\"" with JSON escapes.
-std::string json_string(const std::string& s);
 
 }  // namespace fabric::store

@@ -17,14 +17,16 @@
 #include <map>
 #include <thread>
 
+#include "common/atomic_write.hpp"
+#include "common/error.hpp"
+#include "common/stop_signal.hpp"
+#include "exp/components/run/run.hpp"
 #include "exp/recipe/recipe.hpp"
 #include "exp/recipe/toml_nodes.hpp"
-#include "fabric/base/atomic_write.hpp"
-#include "fabric/base/error.hpp"
-#include "fabric/base/stop_signal.hpp"
 #include "sweep/settings.hpp"
 #include "sweep/slurm.hpp"
 #include "sweep/sweep_store.hpp"
+#include "sweep/trial_process.hpp"
 
 namespace fabric::sweep {
 
@@ -33,54 +35,6 @@ using store::Status;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// Starts `fabric-exp sweep trial ID N --store S` with its output in `log`. The child leads its
-/// own process group (a Ctrl-C reaches the controller, which stops trials cleanly) and gets
-/// SIGTERM if the controller dies, so it checkpoints and records itself as killed. A store URL
-/// travels in FABRIC_EXP_STORE rather than on the command line, where `ps` would show its
-/// password.
-pid_t spawn_trial(const std::string& sweep_id, int64_t number, const std::string& store,
-                  const std::string& log) {
-  const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args{exe, "sweep", "trial", sweep_id, std::to_string(number)};
-  const bool url = store::is_store_url(store);
-  if (!url) args.insert(args.end(), {"--store", store});
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) throw RuntimeError("fork failed: " + std::string(strerror(errno)));
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(1);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    if (url) setenv("FABRIC_EXP_STORE", store.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(exe.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-/// The last lines of a trial's output that say what went wrong.
-std::string log_tail(const std::string& path) {
-  std::ifstream in(path);
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    lines.push_back(line);
-    if (lines.size() > 3) lines.pop_front();
-  }
-  std::string out;
-  for (const auto& l : lines) out += (out.empty() ? "" : " | ") + l;
-  return out;
-}
 
 struct Running {
   int64_t number;
@@ -410,7 +364,7 @@ NewSweep read_new_sweep(const SweepRequest& request) {
   exp::merge_into_sweep(merged, cli_space);
   // Trials run where the sweep started, whatever folder a resume is started from.
   const std::string runs_root =
-      fs::absolute(recipe.table["run"]["output_dir"].value_or(std::string("runs")))
+      fs::absolute(recipe.table["run"]["output_dir"].value_or(exp::RunConfig{}.output_dir))
           .lexically_normal()
           .string();
   if (!merged["run"].is_table()) merged.insert("run", toml::table{});
@@ -435,8 +389,8 @@ int run_sweep(const SweepRequest& request) {
 
   SweepRecord sweep;
   sweep.method = settings.method;
-  sweep.objective = settings.objective;
-  sweep.direction = settings.objective.empty() ? "" : settings.direction;
+  sweep.objective = settings.objective.value_or("");
+  sweep.direction = settings.objective ? settings.direction.value_or("minimize") : "";
   sweep.summary = settings.summary;
   sweep.seed = settings.seed;
   sweep.parallel = settings.parallel;
@@ -453,7 +407,7 @@ int run_sweep(const SweepRequest& request) {
   sweep.name = !request.name.empty()                    ? request.name
                : run_table["name"].value<std::string>() ? *run_table["name"].value<std::string>()
                                                         : fs::path(request.recipe).stem().string();
-  sweep.experiment = run_table["experiment"].value_or(std::string("default"));
+  sweep.experiment = run_table["experiment"].value_or(exp::RunConfig{}.experiment);
   sweep.recipe_path = fs::absolute(request.recipe).string();
   sweep.recipe_text = recipe.text;
   sweep.spec = spec;

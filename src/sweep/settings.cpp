@@ -1,7 +1,6 @@
 #include "sweep/settings.hpp"
 
 #include "exp/recipe/recipe.hpp"
-#include "exp/recipe/tables.hpp"
 
 namespace fabric::sweep {
 
@@ -17,27 +16,14 @@ SamplerConfig SweepSettings::sampler() const {
 }
 
 SweepSettings read_settings(const toml::table& sweep, const std::string& file) {
-  const exp::SweepConfig c = exp::sweep_spec().parse(sweep);
   SweepSettings s;
-  s.method = c.method;
-  s.objective = c.objective.value_or("");
-  // Validation asks for a direction with an objective; without one nothing is compared.
-  s.direction = c.direction.value_or("minimize");
-  s.summary = c.summary;
-  s.pruner = c.pruner;
-  s.launcher = c.launcher;
-  s.max_trials = c.max_trials;
-  s.parallel = c.parallel;
-  s.seed = c.seed;
-  s.startup_trials = c.startup_trials;
-  s.multivariate = c.multivariate;
-  s.constant_liar = c.constant_liar;
+  static_cast<exp::SweepConfig&>(s) = exp::sweep_spec().parse(sweep);
   s.pruning.kind = pruner_kind(s.pruner);
   s.pruning.minimize = s.minimize();
-  s.pruning.startup_trials = c.pruner_startup_trials;
-  s.pruning.warmup = c.pruner_warmup;
-  s.pruning.min_resource = c.min_resource;
-  s.pruning.reduction_factor = c.reduction_factor;
+  s.pruning.startup_trials = s.pruner_startup_trials;
+  s.pruning.warmup = s.pruner_warmup;
+  s.pruning.min_resource = s.min_resource;
+  s.pruning.reduction_factor = s.reduction_factor;
   if (const auto* params = sweep["parameters"].as_table()) {
     std::vector<exp::Diagnostic> problems;
     s.space = exp::parse_search_space(*params, file, problems);

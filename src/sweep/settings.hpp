@@ -7,21 +7,21 @@
 #include <optional>
 #include <string>
 
+#include "exp/components/sweep/sweep.hpp"
 #include "exp/recipe/search_space.hpp"
 #include "sweep/pruner.hpp"
 #include "sweep/sampler.hpp"
 
 namespace fabric::sweep {
 
-struct SweepSettings {
-  std::string method, objective, direction, summary, pruner, launcher;
-  std::optional<int64_t> max_trials{};
-  int64_t parallel = 1, seed = 0, startup_trials = 10;
-  bool multivariate = true, constant_liar = true;
+/// The [sweep] table as declared (exp::SweepConfig, where each field and its default is written
+/// once), with what the sweep derives from it.
+struct SweepSettings : exp::SweepConfig {
   PrunerConfig pruning{};
   exp::SearchSpace space{};
 
-  bool minimize() const { return direction == "minimize"; }
+  /// Validation asks for a direction with an objective; without one nothing is compared.
+  bool minimize() const { return direction.value_or("minimize") == "minimize"; }
   SamplerConfig sampler() const;
 };
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
-#include "fabric/base/atomic_write.hpp"
-#include "fabric/base/error.hpp"
+#include "common/atomic_write.hpp"
+#include "common/error.hpp"
 
 #include <filesystem>
 #include <iostream>

@@ -1,6 +1,6 @@
 #include "sweep/sweep_store.hpp"
-#include "fabric/base/error.hpp"
-#include "fabric/utilities/printable.hpp"
+#include "common/error.hpp"
+#include "common/printable.hpp"
 #include "store/folder_name.hpp"
 
 #include <unistd.h>

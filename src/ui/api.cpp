@@ -7,9 +7,10 @@
 #include <set>
 #include <sstream>
 
-#include "cli/run_json.hpp"
-#include "cli/table_output.hpp"
-#include "fabric/base/utf8.hpp"
+#include "common/utf8.hpp"
+#include "present/run_json.hpp"
+#include "present/run_listing.hpp"
+#include "present/table_output.hpp"
 #include "store/query.hpp"
 #include "store/run_query.hpp"
 #include "store/shared_run_store.hpp"
@@ -21,7 +22,6 @@
 namespace fabric::ui {
 
 namespace fs = std::filesystem;
-using store::json_string;
 
 namespace {
 
@@ -81,7 +81,7 @@ std::string runs_json(store::RunStore& s, const QueryParams& params) {
   q.limit = integer_param(params, "limit", 50, 1, kMaxPageRows);
   q.offset = integer_param(params, "offset", 0, 0, int64_t(1) << 40);
   q.count_total = true;
-  const auto result = store::select_runs(s, q);
+  const auto result = present::list_runs(s, q);
   std::string o = "{\"total\": " + std::to_string(result.total) +
                   ", \"offset\": " + std::to_string(q.offset) + ", \"columns\": [";
   for (size_t c = 0; c < result.headers.size(); ++c)
@@ -90,7 +90,7 @@ std::string runs_json(store::RunStore& s, const QueryParams& params) {
   for (size_t r = 0; r < result.rows.size(); ++r) {
     o += r ? ",\n[" : "\n[";
     for (size_t c = 0; c < result.rows[r].size(); ++c)
-      o += (c ? ", " : "") + cli::json_value(result.rows[r][c]);
+      o += (c ? ", " : "") + present::json_value(result.rows[r][c]);
     o += "]";
   }
   return o + "]}";
@@ -121,9 +121,9 @@ std::string series_json(store::RunStore& s, const std::string& id, const QueryPa
          ": {\"points\": " + std::to_string(points) +
          ", \"non_finite\": " + std::to_string(non_finite) + ", \"x\": [";
     for (size_t i = 0; i < kept.size(); ++i)
-      o += (i ? "," : "") + cli::json_value(int64_t(kept[i].x));
+      o += (i ? "," : "") + present::json_value(int64_t(kept[i].x));
     o += "], \"y\": [";
-    for (size_t i = 0; i < kept.size(); ++i) o += (i ? "," : "") + cli::json_value(kept[i].y);
+    for (size_t i = 0; i < kept.size(); ++i) o += (i ? "," : "") + present::json_value(kept[i].y);
     o += "]}";
     first = false;
   }
@@ -182,15 +182,15 @@ std::string sweeps_json(store::RunStore& s) {
     const auto* best = sweep::best_trial(ranked);
     o += std::string(first ? "\n" : ",\n") + sweep_fields(w) +
          ", \"trials\": " + std::to_string(trials.size()) +
-         ", \"created_at\": " + cli::json_value(w.created_at) +
-         ", \"best\": " + (best && best->value ? cli::json_value(*best->value) : "null") + "}";
+         ", \"created_at\": " + present::json_value(w.created_at) +
+         ", \"best\": " + (best && best->value ? present::json_value(*best->value) : "null") + "}";
     first = false;
   }
   return o + "]}";
 }
 
 std::string optional_json(const std::optional<double>& v) {
-  return v ? cli::json_value(*v) : "null";
+  return v ? present::json_value(*v) : "null";
 }
 
 std::string sweep_json(store::RunStore& s, const std::string& ref) {
@@ -257,7 +257,7 @@ ApiResponse route(store::RunStore& s, const std::vector<std::string>& parts,
     const std::string id = s.resolve(parts[1]);
     const auto run = s.get(id);
     if (!run) throw BadRequest("no run '" + parts[1] + "'", 404);
-    if (parts.size() == 2) return {200, "application/json", cli::run_json(s, *run), ""};
+    if (parts.size() == 2) return {200, "application/json", present::run_json(s, *run), ""};
     if (parts.size() == 3 && parts[2] == "series")
       return {200, "application/json", series_json(s, id, params), ""};
     if (parts.size() == 3 && parts[2] == "log")

@@ -8,7 +8,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "cli/open_store.hpp"
+#include "present/open_store.hpp"
 #include "store/run_store.hpp"
 #include "store/shared_run_store.hpp"
 #include "ui/api.hpp"
@@ -48,7 +48,7 @@ std::string cookie_value(const httplib::Request& req, const std::string& name) {
 
 void json_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
-  res.set_content("{\"error\": " + store::json_string(message) + "}", "application/json");
+  res.set_content("{\"error\": " + fabric::json_string(message) + "}", "application/json");
 }
 
 /// The Host header's name is this machine's (an empty one is a client that sends none).
@@ -98,7 +98,7 @@ UiServer::UiServer(UiOptions options)
     throw std::invalid_argument("--host " + options_.host +
                                 " is reachable from other machines: it needs an access token");
   }
-  auto opened = cli::open_store(options_.store);
+  auto opened = present::open_store(options_.store);
   // People wait on these answers: no query runs past kStatementSeconds, and a lost PostgreSQL
   // server fails a request after kReconnectSeconds with a 503 instead of a writer's two minutes.
   opened->db().set_limits(kStatementSeconds, kReconnectSeconds);

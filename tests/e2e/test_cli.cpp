@@ -229,37 +229,6 @@ TEST_CASE("a read-only mount: runs there fail with an error naming the path, its
   CHECK(sweeps.exit_code == 0);
 }
 
-TEST_CASE("filters: a misspelt summary is an error, lists compare by value, dates are dates",
-          "[e2e][cli][query]") {
-  FABRIC_FOR_EACH_STORE_BACKEND(backend);
-  TempDir dir;
-  e2e::use_store_backend(dir, backend);
-  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) + kShort).exit_code == 0);
-  auto typo = fabric_exp(dir, "runs --where " + q("metrics.val/accuracy.maxx > 0"));
-  INFO(typo.output);
-  CHECK(typo.exit_code == 2);
-  CHECK(contains(typo.output, "did you mean 'max'?"));
-  auto list = fabric_exp(dir, "runs --format csv --where " + q("params.model.hidden = '[64, 64]'"));
-  INFO(list.output);
-  CHECK(list.exit_code == 0);
-  CHECK(contains(list.output, ",finished"));
-  auto date = fabric_exp(dir, "runs --format csv --where " + q("created_at > '2000-01-01'"));
-  INFO(date.output);
-  CHECK(contains(date.output, ",finished"));
-  auto future =
-      fabric_exp(dir, "runs --format csv --where " + q("created_at > '2999-01-01 10:00'"));
-  CHECK_FALSE(contains(future.output, ",finished"));
-  auto not_date = fabric_exp(dir, "runs --where " + q("created_at > 'yesterday'"));
-  CHECK(not_date.exit_code == 2);
-  auto order = fabric_exp(dir, "runs --order-by " + q("bogus_column desc"));
-  INFO(order.output);
-  CHECK(order.exit_code == 2);
-  CHECK(contains(order.output, "--order-by:"));
-  auto where = fabric_exp(dir, "runs --where " + q("status = 'finished' and bogus = 1"));
-  INFO(where.output);
-  CHECK(contains(where.output, "(column 25)"));
-}
-
 TEST_CASE("shell completion comes from the command definitions", "[e2e][cli][completion]") {
   TempDir dir;
   auto bash = fabric_exp(dir, "completion bash > " + q(dir.str("fabric-exp.bash")));
@@ -354,71 +323,6 @@ TEST_CASE("on a terminal the progress bar has colour and leaves no copy above va
   CHECK(kept == 0);
 }
 
-TEST_CASE("plots: lines with round ticks in the terminal, a labelled SVG with a legend beside it",
-          "[e2e][cli][output][plot]") {
-  TempDir dir;
-  REQUIRE(
-      fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) + " run.max_epochs=1").exit_code ==
-      0);
-  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
-                              " run.max_epochs=1 optimizer.lr=1e-3")
-              .exit_code == 0);
-  const auto ids = query(dir, "SELECT id FROM runs ORDER BY created_at");
-  const std::string a = ids[0][0], b = ids[1][0];
-  auto loss = fabric_exp(dir, "plot " + a + " " + b + " train/loss");
-  INFO(loss.output);
-  REQUIRE(loss.exit_code == 0);
-  // Lines: far more drawn cells than the 57 logged points of one run; both series in the legend.
-  CHECK(std::count(loss.output.begin(), loss.output.end(), '*') > 60);
-  CHECK(contains(loss.output, "  o " + b));
-  // Round tick values on the x axis (steps 0..60 in tens).
-  CHECK(contains(loss.output, " 20 "));
-  CHECK(contains(loss.output, " 40 "));
-  // A metric with one point per run (val/loss after one epoch) still shows each as a point.
-  auto single = fabric_exp(dir, "plot " + a + " val/loss");
-  INFO(single.output);
-  CHECK(std::count(single.output.begin(), single.output.end(), '*') == 1);
-
-  auto svg = fabric_exp(dir, "plot " + a + " " + b + " val/loss --out curves.svg");
-  REQUIRE(svg.exit_code == 0);
-  const std::string doc = test_support::read_file(dir.str("curves.svg"));
-  CHECK(contains(doc, "rotate(-90)\" text-anchor=\"middle\">val/loss</text>"));  // y-axis label
-  CHECK(std::count(doc.begin(), doc.end(), 'c') > 0);
-  CHECK(contains(doc, "<circle"));                      // single points are visible
-  CHECK(contains(doc, "stroke-width=\"3\"/>\n<text"));  // legend swatches
-
-#if FABRIC_WITH_PNG
-  // The same drawing as a PNG, at twice the SVG's size: both runs' colours are on it.
-  auto png = fabric_exp(dir, "plot " + a + " " + b + " val/loss --out curves.PNG");
-  INFO(png.output);
-  REQUIRE(png.exit_code == 0);
-  cairo_surface_t* image = cairo_image_surface_create_from_png(dir.str("curves.PNG").c_str());
-  REQUIRE(cairo_surface_status(image) == CAIRO_STATUS_SUCCESS);
-  const auto svg_width = std::stoi(doc.substr(doc.find("width=\"") + 7));
-  CHECK(cairo_image_surface_get_width(image) == 2 * svg_width);
-  CHECK(cairo_image_surface_get_height(image) == 960);
-  auto pixels_of = [&](uint32_t rgb) {
-    int n = 0;
-    const int stride = cairo_image_surface_get_stride(image);
-    const unsigned char* data = cairo_image_surface_get_data(image);
-    for (int y = 0; y < cairo_image_surface_get_height(image); ++y) {
-      const auto* row = reinterpret_cast<const uint32_t*>(data + y * stride);
-      for (int x = 0; x < cairo_image_surface_get_width(image); ++x)
-        n += (row[x] & 0xffffff) == rgb;
-    }
-    return n;
-  };
-  CHECK(pixels_of(0x1f77b4) > 100);  // the first run's points and legend swatch
-  CHECK(pixels_of(0xd62728) > 100);  // the second's
-  CHECK(pixels_of(0xffffff) > 1000000);
-  cairo_surface_destroy(image);
-#endif
-  auto jpeg = fabric_exp(dir, "plot " + a + " val/loss --out curves.jpg");
-  CHECK(jpeg.exit_code != 0);
-  CHECK(contains(jpeg.output, "--out curves.jpg: the image's name must end in .svg or .png"));
-  CHECK_FALSE(fs::exists(dir.str("curves.jpg")));
-}
-
 TEST_CASE("a store URL that cannot be used says why with its password hidden; nothing is created",
           "[e2e][cli][store]") {
   TempDir dir;
@@ -446,26 +350,6 @@ TEST_CASE("a store URL that cannot be used says why with its password hidden; no
   CHECK(contains(other.output, "unknown store URL scheme 'mysql'"));
   CHECK_FALSE(contains(other.output, "hunter2"));
   CHECK(fs::is_empty(dir.path()));
-}
-
-TEST_CASE("rerun keeps the original's tags and says how its metrics compare", "[e2e][cli][rerun]") {
-  FABRIC_FOR_EACH_STORE_BACKEND(backend);
-  TempDir dir;
-  e2e::use_store_backend(dir, backend);
-  REQUIRE(fabric_exp(dir, "run " + q(e2e::recipe("quickstart.toml")) +
-                              " run.max_epochs=1 --tag team=vision")
-              .exit_code == 0);
-  const std::string a = query_one(dir, "SELECT id FROM runs");
-  auto again = fabric_exp(dir, "rerun " + a);
-  INFO(again.output);
-  REQUIRE(again.exit_code == 0);
-  const std::string b = query_one(dir, "SELECT id FROM runs WHERE parent = " + q(a));
-  CHECK(query_one(dir, "SELECT value FROM tags WHERE run_id = " + q(b) + " AND key = 'team'") ==
-        "vision");
-  CHECK(contains(again.output, "val/accuracy"));
-  CHECK(contains(again.output, "every metric identical"));
-  CHECK(contains(again.output, "sys/ and throughput/ metrics measure the machine"));
-  CHECK_FALSE(contains(again.output, "sys/rss_mib"));
 }
 
 TEST_CASE("config show prints tables in a recipe's order, [run] first", "[e2e][cli][output]") {

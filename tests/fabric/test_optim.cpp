@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/optim/multi_tensor_adam.hpp"
 #include "support/helpers.hpp"
 

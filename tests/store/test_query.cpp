@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "present/run_listing.hpp"
 #include "store/query.hpp"
 #include "store/run_query.hpp"
 #include "support/helpers.hpp"
@@ -169,7 +170,7 @@ TEST_CASE("where the dialects differ the answers do not", "[store][query]") {
   CHECK(f.ids("", "tags.team, name") == V{f.c, f.b, f.a});
   CHECK(f.ids("", "tags.team desc, name") == V{f.a, f.b, f.c});
   // What the listing shows: tags in key order, the headline metric shortened, numbers as numbers.
-  auto shown = select_runs(
+  auto shown = fabric::present::list_runs(
       f.store, {"name = 'beta'",
                 "",
                 {"tags", "metric", "params.optimizer.lr", "params.optimizer.kind", "duration"},

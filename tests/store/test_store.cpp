@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "present/run_listing.hpp"
 #include "store/metric_writer.hpp"
 #include "store/run_query.hpp"
 #include "store/run_store.hpp"
@@ -265,7 +266,7 @@ TEST_CASE("a NaN metric reads back as NaN and never becomes a run's best or wors
   CHECK(summary[0].min_step == 3);
   CHECK(summary[0].max == 2.0);
   CHECK(summary[0].count == 4);
-  auto shown = select_runs(s, {"", "", {"metric"}, 10});
+  auto shown = fabric::present::list_runs(s, {"", "", {"metric"}, 10});
   REQUIRE(shown.rows.size() == 1);
   REQUIRE(shown.headers.back() == "metric");
   CHECK(std::get<std::string>(shown.rows[0].back()) == "loss nan");

@@ -11,7 +11,7 @@
 #include <map>
 #include <random>
 
-#include "fabric/base/log.hpp"
+#include "common/log.hpp"
 
 namespace fs = std::filesystem;
 

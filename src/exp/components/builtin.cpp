@@ -1,6 +1,6 @@
 // The one list of built-in recipe tables and component declarations. A component's
 // declaration (typed config and ParamSpec) is one header under components/ and one line here; its
-// factory registers against the same (table, kind) in src/engine/components/.
+// factory registers against the same (table, kind) in src/engine/<table>.cpp.
 #include "exp/components/callbacks/checkpoint.hpp"
 #include "exp/components/callbacks/early_stopping.hpp"
 #include "exp/components/callbacks/lr_monitor.hpp"
@@ -11,47 +11,49 @@
 #include "exp/components/data/synthetic.hpp"
 #include "exp/components/data/tensors.hpp"
 #include "exp/components/data/text.hpp"
+#include "exp/components/fabric/fabric.hpp"
 #include "exp/components/loggers/csv.hpp"
 #include "exp/components/loggers/store.hpp"
 #include "exp/components/loggers/tensorboard.hpp"
-#include "exp/components/losses/bce_with_logits.hpp"
-#include "exp/components/losses/cross_entropy.hpp"
-#include "exp/components/losses/l1.hpp"
-#include "exp/components/losses/mse.hpp"
-#include "exp/components/losses/nll.hpp"
-#include "exp/components/losses/smooth_l1.hpp"
+#include "exp/components/loss/bce_with_logits.hpp"
+#include "exp/components/loss/cross_entropy.hpp"
+#include "exp/components/loss/l1.hpp"
+#include "exp/components/loss/mse.hpp"
+#include "exp/components/loss/nll.hpp"
+#include "exp/components/loss/smooth_l1.hpp"
 #include "exp/components/metrics/accuracy.hpp"
 #include "exp/components/metrics/mae.hpp"
 #include "exp/components/metrics/mse.hpp"
 #include "exp/components/metrics/perplexity.hpp"
 #include "exp/components/metrics/top_k_accuracy.hpp"
-#include "exp/components/models/cnn.hpp"
-#include "exp/components/models/mlp.hpp"
-#include "exp/components/models/resnet.hpp"
-#include "exp/components/models/sequential.hpp"
-#include "exp/components/models/torchscript.hpp"
-#include "exp/components/models/transformer_lm.hpp"
-#include "exp/components/optim/adagrad.hpp"
-#include "exp/components/optim/adam.hpp"
-#include "exp/components/optim/adamw.hpp"
-#include "exp/components/optim/rmsprop.hpp"
-#include "exp/components/optim/sgd.hpp"
-#include "exp/components/sched/constant.hpp"
-#include "exp/components/sched/cosine.hpp"
-#include "exp/components/sched/exponential.hpp"
-#include "exp/components/sched/linear.hpp"
-#include "exp/components/sched/multistep.hpp"
-#include "exp/components/sched/one_cycle.hpp"
-#include "exp/components/sched/step.hpp"
-#include "exp/recipe/tables.hpp"
+#include "exp/components/model/cnn.hpp"
+#include "exp/components/model/mlp.hpp"
+#include "exp/components/model/resnet.hpp"
+#include "exp/components/model/sequential.hpp"
+#include "exp/components/model/torchscript.hpp"
+#include "exp/components/model/transformer_lm.hpp"
+#include "exp/components/optimizer/adagrad.hpp"
+#include "exp/components/optimizer/adam.hpp"
+#include "exp/components/optimizer/adamw.hpp"
+#include "exp/components/optimizer/rmsprop.hpp"
+#include "exp/components/optimizer/sgd.hpp"
+#include "exp/components/run/run.hpp"
+#include "exp/components/scheduler/constant.hpp"
+#include "exp/components/scheduler/cosine.hpp"
+#include "exp/components/scheduler/exponential.hpp"
+#include "exp/components/scheduler/linear.hpp"
+#include "exp/components/scheduler/multistep.hpp"
+#include "exp/components/scheduler/one_cycle.hpp"
+#include "exp/components/scheduler/polynomial.hpp"
+#include "exp/components/scheduler/step.hpp"
+#include "exp/components/sweep/sweep.hpp"
 
 namespace fabric::exp {
 
 void register_builtin(Registry& r) {
-  r.add_table({"run", "What to run: length, validation, accumulation, clipping, output.",
-               TableShape::Fixed, false, &run_spec()});
-  r.add_table({"fabric", "Accelerator, devices, strategy and precision.", TableShape::Fixed, false,
-               &fabric_spec()});
+  // A fixed table's summary is its spec's: the schema, the docs and the reference say the same.
+  r.add_table({"run", "", TableShape::Fixed, false, &run_spec()});
+  r.add_table({"fabric", "", TableShape::Fixed, false, &fabric_spec()});
   r.add_table({"model", "The network.", TableShape::Component, true});
   r.add_table({"optimizer", "The optimizer.", TableShape::Component, true});
   r.add_table({"scheduler", "The learning-rate schedule.", TableShape::Component, false});
@@ -62,10 +64,9 @@ void register_builtin(Registry& r) {
       {"metrics", "Metrics computed on validation and test.", TableShape::ComponentArray, false});
   r.add_table({"callbacks", "Hooks run at Lightning's points in the loop.",
                TableShape::ComponentArray, false});
-  r.add_table(
-      {"loggers", "Where metrics go besides the run store.", TableShape::ComponentArray, false});
-  TableInfo sweep{"sweep", "How `fabric-exp sweep` explores the recipe.", TableShape::Fixed, false,
-                  &sweep_spec()};
+  r.add_table({"loggers", "The run's loggers: the run store (always), CSV, TensorBoard.",
+               TableShape::ComponentArray, false});
+  TableInfo sweep{"sweep", "", TableShape::Fixed, false, &sweep_spec()};
   sweep.filled_when_absent = false;
   r.add_table(sweep);
 
@@ -87,6 +88,7 @@ void register_builtin(Registry& r) {
   r.add(components::cosine_scheduler_spec());
   r.add(components::linear_scheduler_spec());
   r.add(components::one_cycle_scheduler_spec());
+  r.add(components::polynomial_scheduler_spec());
   r.add(components::fashion_mnist_data_spec());
   r.add(components::mnist_data_spec());
   r.add(components::csv_data_spec());

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <tuple>
 
-#include "fabric/utilities/printable.hpp"
+#include "common/printable.hpp"
 
 namespace fabric::exp {
 

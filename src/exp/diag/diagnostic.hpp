@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "fabric/utilities/edit_distance.hpp"
+#include "common/edit_distance.hpp"
 
 namespace fabric::exp {
 

@@ -7,6 +7,11 @@ namespace fabric::exp {
 void Registry::add_table(TableInfo table) {
   if (this->table(table.name))
     throw std::logic_error("table [" + table.name + "] registered twice");
+  if (table.spec) {  // a fixed table is described once, by its spec
+    if (!table.summary.empty())
+      throw std::logic_error("table [" + table.name + "]: its summary is its spec's");
+    table.summary = table.spec->summary();
+  }
   tables_.push_back(std::move(table));
 }
 

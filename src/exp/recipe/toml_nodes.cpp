@@ -112,4 +112,15 @@ std::string value_text(const toml::node& node) {
   return os.str();
 }
 
+std::shared_ptr<toml::node> parse_value(const std::string& text) {
+  toml::table t = parse_command_line_value(text);
+  std::shared_ptr<toml::node> out = std::make_shared<toml::value<std::string>>(text);
+  if (t.size() == 1 && t.contains("v")) {
+    std::move(*t.get("v")).visit([&](auto&& v) {
+      out = std::make_shared<std::decay_t<decltype(v)>>(std::move(v));
+    });
+  }
+  return out;
+}
+
 }  // namespace fabric::exp

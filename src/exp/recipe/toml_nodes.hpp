@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <memory>
 #include <string>
 
 #include "exp/diag/diagnostic.hpp"
@@ -24,6 +25,8 @@ std::string kind_of(const toml::node& node);
 /// a bare word (optimizer.kind=adamw) as a string, as in Hydra. `source` names it in the nodes'
 /// positions. A table with other keys means the text was not one value.
 toml::table parse_command_line_value(const std::string& text, const std::string& source = "");
+/// That value as a node of its own (the text as a string when it was not one value).
+std::shared_ptr<toml::node> parse_value(const std::string& text);
 
 /// toml++ recurses once per part of a dotted key (`a.b.c = 1`, `[a.b.c]`) and has no bound on
 /// them (it does bound nested arrays and inline tables, at 256), so a long enough key exhausts

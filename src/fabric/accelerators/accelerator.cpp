@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 #ifdef FABRIC_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>

@@ -18,7 +18,7 @@
 #include <typeinfo>
 #include <utility>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric {
 

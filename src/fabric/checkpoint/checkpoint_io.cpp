@@ -15,7 +15,7 @@
 #include <functional>
 #include <sstream>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "fabric/base/atomic_write.hpp"
+#include "common/atomic_write.hpp"
 
 namespace fabric {
 

@@ -3,7 +3,7 @@
 #include <set>
 #include <sstream>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric {
 

@@ -9,7 +9,7 @@
 
 #include <sstream>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
 
 namespace fabric {

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/checkpoint/checkpoint_io.hpp"
 
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
 #include "fabric/checkpoint/state.hpp"
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/checkpoint/module_state.hpp"
 #include "fabric/checkpoint/optimizer_state.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric::compat {
 

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/data/sampler.hpp"
 #include "fabric/utilities/apply.hpp"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric::data {
 

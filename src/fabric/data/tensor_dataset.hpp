@@ -5,7 +5,7 @@
 #include <torch/data/datasets/base.h>
 #include <torch/data/example.h>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric::data {
 

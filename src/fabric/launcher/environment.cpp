@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace fabric {
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 extern char** environ;
 

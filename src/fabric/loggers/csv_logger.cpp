@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace fs = std::filesystem;
 

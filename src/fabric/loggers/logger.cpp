@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fs = std::filesystem;
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 #include "fabric/loggers/crc32c.hpp"
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #include <map>
 #include <tuple>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
 
 namespace fabric::optim {

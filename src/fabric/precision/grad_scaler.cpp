@@ -3,7 +3,7 @@
 #include <ATen/core/Dict.h>
 #include <torch/types.h>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/compat/torch_compat.hpp"
 
 namespace fabric {

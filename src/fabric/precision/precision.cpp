@@ -2,8 +2,8 @@
 
 #include <c10/core/DefaultDtype.h>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 #include "fabric/base/module_ref.hpp"
 #include "fabric/compat/torch_compat.hpp"
 

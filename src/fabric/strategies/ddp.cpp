@@ -8,8 +8,8 @@
 
 #include <sstream>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 #include "fabric/base/module_ref.hpp"
 #include "fabric/compat/torch_compat.hpp"
 #include "fabric/launcher/subprocess_launcher.hpp"

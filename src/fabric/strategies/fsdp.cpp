@@ -11,9 +11,10 @@
 #include <algorithm>
 #include <map>
 
-#include "fabric/base/error.hpp"
-#include "fabric/base/log.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 #include "fabric/base/module_ref.hpp"
+#include "fabric/strategies/fsdp_rows.hpp"
 #include "fabric/strategies/sharding_unit.hpp"
 
 namespace fabric {
@@ -29,6 +30,11 @@ ShardingStrategy parse_sharding_strategy(const std::string& raw) {
 }
 
 namespace {
+
+using detail::all_gather_rows;
+using detail::copy_flat_to_rows;
+using detail::copy_rows_to_flat;
+using detail::reduce_scatter_rows;
 
 struct ShardedParam {
   std::string name;
@@ -252,7 +258,7 @@ class FSDPModuleState : public StrategyModuleState,
     if (!sp || value.dim() != 1 || value.numel() != sp->chunk) return value;  // "step" and kin
     at::Tensor local = value.to(sp->shard.device()).contiguous();
     at::Tensor gathered = at::empty({world_, sp->chunk}, local.options());
-    all_gather_rows(gathered, local);
+    all_gather_rows(*pg_, world_, gathered, local);
     return gathered.reshape(-1).narrow(0, 0, sp->numel).view(sp->full.sizes()).to(value.device());
   }
   at::Tensor shard_state_tensor(const at::Tensor& param, const at::Tensor& value) override {
@@ -352,14 +358,6 @@ class FSDPModuleState : public StrategyModuleState,
     unit.allocated = allocate;
   }
 
-  // Fills `rows` [world, n] with every rank's `local` [n].
-  void all_gather_rows(at::Tensor& rows, const at::Tensor& local) {
-    std::vector<std::vector<at::Tensor>> out(1);
-    for (int r = 0; r < world_; ++r) out[0].push_back(rows[r]);
-    std::vector<at::Tensor> in{local};
-    pg_->allgather(out, in)->wait();
-  }
-
   void gather(size_t u) {
     at::NoGradGuard no_grad;
     Unit& unit = units_[u];
@@ -371,7 +369,7 @@ class FSDPModuleState : public StrategyModuleState,
         local.narrow(0, params_[k].offset, params_[k].chunk).copy_(params_[k].shard);
       }
       at::Tensor rows = at::empty({world_, unit.local_numel}, local.options());
-      all_gather_rows(rows, local);
+      all_gather_rows(*pg_, world_, rows, local);
       for (size_t k : unit.params) {
         const ShardedParam& sp = params_[k];
         copy_rows_to_flat(rows.narrow(1, sp.offset, sp.chunk),
@@ -393,22 +391,6 @@ class FSDPModuleState : public StrategyModuleState,
     if (free_storage && unit.allocated) set_storage(unit, false);
   }
 
-  // [world, chunk] rows (rank-major chunks) -> the first numel elements of the flat parameter.
-  static void copy_rows_to_flat(const at::Tensor& rows, at::Tensor flat) {
-    const int64_t chunk = rows.size(1), numel = flat.numel();
-    const int64_t whole = numel / chunk, rest = numel - whole * chunk;
-    if (whole > 0)
-      flat.narrow(0, 0, whole * chunk).view({whole, chunk}).copy_(rows.narrow(0, 0, whole));
-    if (rest > 0) flat.narrow(0, whole * chunk, rest).copy_(rows[whole].narrow(0, 0, rest));
-  }
-  static void copy_flat_to_rows(const at::Tensor& flat, at::Tensor rows) {
-    const int64_t chunk = rows.size(1), numel = flat.numel();
-    const int64_t whole = numel / chunk, rest = numel - whole * chunk;
-    if (whole > 0)
-      rows.narrow(0, 0, whole).copy_(flat.narrow(0, 0, whole * chunk).view({whole, chunk}));
-    if (rest > 0) rows[whole].narrow(0, 0, rest).copy_(flat.narrow(0, whole * chunk, rest));
-  }
-
   // Averages the unit's full gradients over ranks; each parameter's .grad becomes its shard's.
   void reduce(size_t u) {
     at::NoGradGuard no_grad;
@@ -423,7 +405,7 @@ class FSDPModuleState : public StrategyModuleState,
         copy_flat_to_rows(g.reshape(-1), rows.narrow(1, sp.offset, sp.chunk));
       }
     }
-    at::Tensor mine = reduce_scatter_rows(rows);
+    at::Tensor mine = reduce_scatter_rows(*pg_, rank_, world_, rows, reduce_scatter_missing_);
     mine.div_(world_);
     for (size_t k : unit.params) {
       ShardedParam& sp = params_[k];
@@ -435,29 +417,6 @@ class FSDPModuleState : public StrategyModuleState,
       sp.stashed_grad = at::Tensor();
       sp.full_grad_pending = false;
     }
-  }
-
-  // Sums `rows` [world, n] over ranks and returns this rank's row. Gloo in LibTorch 1.13 has no
-  // reduce-scatter: there an all-reduce (twice the traffic) and the rank's row stand in.
-  at::Tensor reduce_scatter_rows(at::Tensor& rows) {
-    if (!reduce_scatter_missing_) {
-      at::Tensor out = at::empty({rows.size(1)}, rows.options());
-      std::vector<at::Tensor> outputs{out};
-      std::vector<std::vector<at::Tensor>> inputs(1);
-      for (int r = 0; r < world_; ++r) inputs[0].push_back(rows[r]);
-      try {
-        pg_->reduce_scatter(outputs, inputs)->wait();
-        return out;
-      } catch (const c10::Error& e) {
-        // Raised before any communication, identically on every rank.
-        reduce_scatter_missing_ = true;
-        info(std::string("fsdp: reduce_scatter is unavailable, all_reduce stands in: ") +
-             e.what_without_backtrace());
-      }
-    }
-    std::vector<at::Tensor> io{rows};
-    pg_->allreduce(io)->wait();
-    return rows[rank_].clone();
   }
 
   c10d::ProcessGroup* pg_;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 
 namespace fabric {
 

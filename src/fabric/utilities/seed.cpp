@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "fabric/base/log.hpp"
+#include "common/log.hpp"
 
 namespace fabric {
 

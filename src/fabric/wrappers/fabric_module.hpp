@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/base/module_ref.hpp"
 #include "fabric/precision/precision.hpp"
 #include "fabric/strategies/strategy.hpp"

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "fabric/base/error.hpp"
+#include "common/error.hpp"
 #include "fabric/wrappers/fabric_module.hpp"
 
 namespace fabric {

@@ -1,4 +1,4 @@
-// [loggers] kind = "store": The SQLite run store (always on; this entry tunes it).
+// [loggers] kind = "store": the run store as a logger (fabric::StoreLogger).
 #pragma once
 
 #include "exp/params/param_spec.hpp"
@@ -11,8 +11,9 @@ struct StoreLoggerConfig {
 
 inline const auto& store_logger_spec() {
   static const auto spec =
-      ParamSpec<StoreLoggerConfig>("loggers", "store",
-                                   "The SQLite run store (always on; this entry tunes it).")
+      ParamSpec<StoreLoggerConfig>(
+          "loggers", "store",
+          "The run store, SQLite or PostgreSQL (every run has it; this entry tunes it).")
           .param(&StoreLoggerConfig::flush_seconds, "flush_seconds",
                  "Flush buffered metrics at most this often.")
           .check(gt(0));
