@@ -34,7 +34,7 @@ std::string this_program() {
 }  // namespace
 
 void add_env_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("env", "Print the build and runtime environment");
+  auto* sub = app.add_subcommand("env", training_command_help("env"));
   register_action(sub, [] {
     std::cout << "fabric-exp   " << kVersion << "\n"
               << "program      " << this_program() << "\n"

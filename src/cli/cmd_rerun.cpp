@@ -119,8 +119,7 @@ int rerun(const std::string& ref, const std::string& store_arg) {
 }  // namespace
 
 void add_rerun_command(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "rerun", "Run a recorded run's resolved recipe again, same seed; report drift");
+  auto* sub = app.add_subcommand("rerun", training_command_help("rerun"));
   auto ref = std::make_shared<std::string>();
   auto store_arg = std::make_shared<std::string>();
   sub->add_option("run", *ref, "Run id, unique prefix, or 'last'")->required();

@@ -5,8 +5,7 @@
 namespace fabric::cli {
 
 void add_run_command(CLI::App& app) {
-  auto* sub =
-      app.add_subcommand("run", "Train a recipe (or resume a run) and record it in the store");
+  auto* sub = app.add_subcommand("run", training_command_help("run"));
   auto request = std::make_shared<engine::RunRequest>();
   sub->add_option("recipe", request->recipe, "Recipe file");
   sub->add_option("overrides", request->overrides, "Overrides: a.b=v, +a.b=v, ++a.b=v, ~a.b");

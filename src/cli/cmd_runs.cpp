@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "common/time_text.hpp"
 #include "present/open_store.hpp"
 #include "present/run_json.hpp"
 #include "present/run_listing.hpp"
@@ -26,35 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string when(double seconds) {
-  if (seconds <= 0) return "";
-  std::time_t t = std::time_t(seconds);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-  return buf;
-}
-
-/// 12.3 s, 4 min 05 s, 2 h 03 min.
-std::string human_duration(double seconds) {
-  char buf[48];
-  if (seconds < 60) {
-    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
-  } else if (seconds < 3600) {
-    std::snprintf(buf, sizeof buf, "%d min %02d s", int(seconds / 60), int(seconds) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%d h %02d min", int(seconds / 3600), int(seconds / 60) % 60);
-  }
-  return buf;
-}
-
-/// A wall time as a local date with milliseconds ("2026-11-29 17:03:31.125").
-std::string when_ms(double seconds) {
-  std::string day = when(seconds);
-  char ms[8];
-  std::snprintf(ms, sizeof ms, ".%03d", int((seconds - std::floor(seconds)) * 1000));
-  return day.empty() ? day : day + ms;
-}
-
 struct RunsArgs {
   std::string where, order_by, columns, format = "table", store;
   int64_t limit = 50;
@@ -68,8 +40,8 @@ int list_runs(const RunsArgs& a) {
     for (size_t c = 0; c < result.headers.size(); ++c) {
       if (result.headers[c] != "duration") continue;
       for (auto& row : result.rows) {
-        if (auto* d = std::get_if<double>(&row[c])) row[c] = human_duration(*d);
-        if (auto* i = std::get_if<int64_t>(&row[c])) row[c] = human_duration(double(*i));
+        if (auto* d = std::get_if<double>(&row[c])) row[c] = duration_text(*d);
+        if (auto* i = std::get_if<int64_t>(&row[c])) row[c] = duration_text(double(*i));
       }
     }
   }
@@ -89,10 +61,10 @@ int show_run(const std::string& ref, const std::string& store_arg, const std::st
             << (r.exit_code ? "  exit " + std::to_string(*r.exit_code) : std::string()) << "\n";
   if (!r.error.empty()) std::cout << "error       " << r.error << "\n";
   if (!r.note.empty()) std::cout << "note        " << r.note << "\n";
-  std::cout << "started     " << when(r.started_at) << "\n";
+  std::cout << "started     " << local_time_text(r.started_at) << "\n";
   if (r.ended_at > 0)
-    std::cout << "ended       " << when(r.ended_at) << "  ("
-              << human_duration(r.ended_at - r.started_at) << ")\n";
+    std::cout << "ended       " << local_time_text(r.ended_at) << "  ("
+              << duration_text(r.ended_at - r.started_at) << ")\n";
   std::cout << "seed        " << r.seed << "\n"
             << "processes   " << r.world_size << " on " << r.host << " (pid " << r.pid << ")\n"
             << "recipe      " << r.recipe_path << "\n"
@@ -135,7 +107,7 @@ int print_metrics(const std::string& ref, const std::vector<std::string>& keys,
   for (const auto& p : s->metrics(id, keys)) {
     t.rows.push_back(
         {p.key, p.step, p.epoch, p.value,
-         dates ? store::SqlValue{when_ms(p.wall_time)} : store::SqlValue{p.wall_time}});
+         dates ? store::SqlValue{local_time_ms_text(p.wall_time)} : store::SqlValue{p.wall_time}});
   }
   if (t.rows.empty() && !keys.empty()) {
     throw store::StoreError("run " + id +

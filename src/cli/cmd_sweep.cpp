@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "common/time_text.hpp"
 #include "present/open_store.hpp"
 #include "present/table_output.hpp"
 #include "sweep/controller.hpp"
@@ -50,13 +51,10 @@ int list_sweeps(const std::string& store_arg, const std::string& format) {
     const auto ranked = sweep::ranked_trials(trials, s.minimize());
     const auto* best = sweep::best_trial(ranked);
     const SqlValue best_value = best ? SqlValue{*best->value} : SqlValue{};
-    std::time_t created = std::time_t(s.created_at);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&created));
     table.rows.push_back(
         {s.id, s.name, store::status_name(s.status), s.method,
          s.objective.empty() ? SqlValue{} : SqlValue{s.direction + " " + s.objective},
-         int64_t(ended), s.max_trials, best_value, std::string(when)});
+         int64_t(ended), s.max_trials, best_value, local_time_text(s.created_at)});
   }
   print_table(std::cout, table, format);
   return 0;

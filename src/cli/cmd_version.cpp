@@ -28,12 +28,7 @@ void add_shared_commands(CLI::App& app) {
 
 void add_training_command_names(CLI::App& app) {
   // Listed for --help only: main() hands these command lines to fabric-exp-train before parsing.
-  for (const auto& [name, help] : std::vector<std::pair<const char*, const char*>>{
-           {"run", "Train a recipe (or resume a run) and record it in the store"},
-           {"rerun", "Run a recorded run's resolved recipe again (same seed) and compare"},
-           {"env", "Print the build and runtime environment"}}) {
-    app.add_subcommand(name, help)->allow_extras();
-  }
+  for (const auto& c : kTrainingCommands) app.add_subcommand(c.name, c.help)->allow_extras();
 }
 
 int probe_cuda_devices() {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string_view>
 
 #include "exp/recipe/recipe.hpp"
 #include "version.hpp"
@@ -19,6 +20,26 @@ inline CLI::Option* add_store_option(CLI::App* sub, std::string& store) {
                          "$FABRIC_EXP_STORE, else runs/fabric-exp.db)");
 }
 
+/// The commands fabric-exp hands to fabric-exp-train (they need LibTorch), with their help: the
+/// one list main() dispatches by, fabric-exp's --help shows, and fabric-exp-train defines.
+struct TrainingCommand {
+  const char* name;
+  const char* help;
+};
+inline constexpr TrainingCommand kTrainingCommands[] = {
+    {"run", "Train a recipe (or resume a run) and record it in the store"},
+    {"rerun", "Run a recorded run's resolved recipe again (same seed) and compare"},
+    {"env", "Print the build and runtime environment"},
+    // It lists the options of the commands only fabric-exp-train defines.
+    {"completion", "Print shell completion: bash, zsh or fish"},
+};
+/// The help of one of kTrainingCommands.
+inline const char* training_command_help(std::string_view name) {
+  for (const auto& c : kTrainingCommands)
+    if (name == c.name) return c.help;
+  return "";
+}
+
 /// Each add_*_command registers a subcommand and the function run_selected() calls for it.
 /// The commands both binaries run: version, recipes, the store's queries, sweeps.
 void add_shared_commands(CLI::App& app);
@@ -31,7 +52,7 @@ void add_compare_commands(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
 void add_store_commands(CLI::App& app);
 void add_ui_command(CLI::App& app);
-/// `run`, `rerun` and `env` as fabric-exp lists them in --help; fabric-exp-train runs them.
+/// kTrainingCommands as fabric-exp lists them in --help; fabric-exp-train runs them.
 void add_training_command_names(CLI::App& app);
 // The commands that need LibTorch (fabric-exp-train only).
 void add_env_command(CLI::App& app);

@@ -88,7 +88,7 @@ std::string fish(const std::vector<Node>& nodes) {
 }  // namespace
 
 void add_completion_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("completion", "Print shell completion: bash, zsh or fish");
+  auto* sub = app.add_subcommand("completion", training_command_help("completion"));
   auto shell = std::make_shared<std::string>();
   sub->add_option("shell", *shell, "bash, zsh or fish")->required();
   register_action(sub, [&app, shell] {

@@ -15,9 +15,9 @@ namespace {
 bool trains(int argc, char** argv) {
   if (argc < 2) return false;
   const std::string command = argv[1];
-  // `completion` too: it lists the options of the commands only fabric-exp-train defines.
-  return command == "run" || command == "rerun" || command == "env" || command == "completion" ||
-         (command == "sweep" && argc > 2 && std::string(argv[2]) == "trial");
+  for (const auto& c : fabric::cli::kTrainingCommands)
+    if (command == c.name) return true;
+  return command == "sweep" && argc > 2 && std::string(argv[2]) == "trial";
 }
 
 /// Replaces this process by the training binary: the same pid, arguments and environment, so
@@ -42,8 +42,6 @@ int main(int argc, char** argv) {
       [](CLI::App& app) {
         add_shared_commands(app);
         add_training_command_names(app);
-        app.add_subcommand("completion", "Print shell completion: bash, zsh or fish")
-            ->allow_extras();
       },
       [] { return fabric::exp::MachineInfo{probe_cuda_devices()}; });
 }

@@ -1,5 +1,7 @@
 #include "present/run_listing.hpp"
 
+#include "common/time_text.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,12 +18,7 @@ namespace {
 SqlValue shown_value(const std::string& column, SqlValue v) {
   const auto* number = std::get_if<double>(&v);
   if (number && (column == "created_at" || column == "start_time" || column == "end_time")) {
-    const std::time_t t = std::time_t(std::floor(*number));
-    std::tm local{};
-    localtime_r(&t, &local);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-    return std::string(text);
+    return local_time_text(*number);
   }
   if (number && column == "duration") return std::round(*number * 10) / 10;
   const auto* text = std::get_if<std::string>(&v);

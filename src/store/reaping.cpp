@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/time_text.hpp"
 #include "store/run_store.hpp"
 #include "store/sqlite.hpp"
 
@@ -69,9 +70,7 @@ int RunStore::reap_stale(double timeout) {
     while (st.step()) {
       const int64_t pid = st.integer(2);
       const double beat = st.real(3);
-      std::time_t t = std::time_t(beat);
-      char when[32];
-      std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
+      const std::string when = utc_time_text(beat);
       if (st.text(1) == host && pid > 0) {
         // This host's own runs: the process tells, whatever the heartbeat (a writer waiting
         // for its server to come back beats nothing meanwhile). A pid taken by a process that
