@@ -29,6 +29,11 @@ const SpecBase* component_spec(const Registry& registry, const std::string& tabl
 std::vector<std::string> split_path(const std::string& dotted);
 void apply_override(toml::table& root, Override& o, const Registry& registry,
                     std::vector<Diagnostic>& out);
+/// The rules between tables (model and data, task and loss, sweep, run name, precision and
+/// devices), checked after each table on its own (cross_table_rules.cpp).
+void check_across_tables(const toml::table& root, const Registry& registry,
+                         const std::string& base_dir, const std::string& file,
+                         std::vector<Diagnostic>& out);
 /// [sweep.parameters] keys spelled by an alias take their canonical names.
 void canonicalize_sweep_parameters(toml::table& root, const Registry& registry);
 
