@@ -1,8 +1,10 @@
 #include "engine/trainer.hpp"
 #include "engine/trainer_impl.hpp"
+#include "store/run_store.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -101,6 +103,23 @@ void Trainer::Impl::build() {
 }
 
 /// Steps per epoch, epochs and total steps; the schedule over them.
+void Trainer::Impl::bind_log() {
+  // Every metric takes one road: fabric.log_dict, to every logger of the run (the run store's
+  // included). As Lightning's trainer does, each dict carries the epoch it was logged in, but a
+  // dict of machine measurements (sys/, throughput/), which is logged when the clock says: an
+  // epoch point there would differ between two runs of the same seed.
+  loop.log = [this](const std::map<std::string, double>& values) {
+    for (const auto& [k, v] : values) loop.metrics[k] = v;
+    if (!fabric.is_global_zero()) return;
+    std::map<std::string, MetricValue> as_metrics(values.begin(), values.end());
+    const bool measured = std::all_of(values.begin(), values.end(), [](const auto& item) {
+      return store::is_wall_clock_metric(item.first);
+    });
+    if (!measured) as_metrics.emplace("epoch", double(epoch));
+    fabric.log_dict(as_metrics, loop.global_step);
+  };
+}
+
 void Trainer::Impl::plan_length() {
   accumulate = run.accumulate_grad_batches;
   const int64_t batches_per_epoch = int64_t(train->size());
@@ -323,6 +342,7 @@ FitResult Trainer::fit(const std::string& resume_from) {
   I.build();
   I.plan_length();
   I.bind_state();
+  I.bind_log();
   if (!resume_from.empty()) I.restore(resume_from);
 
   I.out.start(I.total_steps, I.loop.global_step);

@@ -3,12 +3,10 @@
 // as of the last checkpoint, bound into the Fabric State that fabric.save writes.
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "engine/trainer_impl.hpp"
-#include "store/run_store.hpp"
 
 namespace fabric::engine {
 
@@ -38,20 +36,6 @@ void Trainer::Impl::bind_state() {
       fs::remove_all(path);  // a sharded checkpoint is a folder
       hooks.checkpoint_removed(path);
     }
-  };
-  // Every metric takes one road: fabric.log_dict, to every logger of the run (the run store's
-  // included). As Lightning's trainer does, each dict carries the epoch it was logged in, but a
-  // dict of machine measurements (sys/, throughput/), which is logged when the clock says: an
-  // epoch point there would differ between two runs of the same seed.
-  loop.log = [this](const std::map<std::string, double>& values) {
-    for (const auto& [k, v] : values) loop.metrics[k] = v;
-    if (!fabric.is_global_zero()) return;
-    std::map<std::string, MetricValue> as_metrics(values.begin(), values.end());
-    const bool measured = std::all_of(values.begin(), values.end(), [](const auto& item) {
-      return store::is_wall_clock_metric(item.first);
-    });
-    if (!measured) as_metrics.emplace("epoch", double(epoch));
-    fabric.log_dict(as_metrics, loop.global_step);
   };
 }
 

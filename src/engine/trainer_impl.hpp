@@ -81,6 +81,8 @@ struct Trainer::Impl {
   void build();
   void plan_length();
   void bind_state();
+  /// loop.log: the one road of every metric, fabric.log_dict.
+  void bind_log();
   void restore(const std::string& path);
   void call(const std::string& hook);
   std::map<std::string, double> evaluate(Loader& loader, const std::string& prefix);

@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
         fabric.backward(loss);
         optimizer.step();
         optimizer.zero_grad();
-        loss_sum += loss.item<double>();
-        fabric.log_dict({{"train/loss", loss.detach()}, {"epoch", double(epoch)}}, step++);
+        const double value = loss.item<double>();
+        loss_sum += value;
+        fabric.log_dict({{"train/loss", value}, {"epoch", double(epoch)}}, step++);
         if (++batches == limit_batches) break;
       }
       fabric.print("epoch", epoch, "train_loss", loss_sum / double(batches));

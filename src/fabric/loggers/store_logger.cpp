@@ -16,8 +16,10 @@ StoreLogger::StoreLogger(StoreLoggerOptions options) : owns_run_(true) {
   run.name = options.name;
   run.experiment = options.experiment;
   run.runs_root = options.root_dir;
-  run_id_ = store_->with([&](store::RunStore& s) { return s.create_run(run); });
-  run_dir_ = store_->with([&](store::RunStore& s) { return s.get(run_id_)->run_dir; });
+  store_->with([&](store::RunStore& s) {
+    run_id_ = s.create_run(run);
+    run_dir_ = s.get(run_id_)->run_dir;
+  });
   writer_ = std::make_shared<store::MetricWriter>(store_, run_id_, options.flush_seconds);
 }
 
