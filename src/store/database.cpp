@@ -90,8 +90,13 @@ std::unique_ptr<Database> open_database(const std::string& location, bool read_o
   if (is_postgres_url(location)) return std::make_unique<PostgresDatabase>(location);
 #endif
   if (!read_only) {
-    if (auto parent = std::filesystem::path(location).parent_path(); !parent.empty())
-      std::filesystem::create_directories(parent);
+    if (auto parent = std::filesystem::path(location).parent_path(); !parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec)
+        throw StoreError("cannot create the folder '" + parent.string() + "' of run store '" +
+                         location + "': " + ec.message());
+    }
   }
   return std::make_unique<SqliteDatabase>(location, read_only);
 }
